@@ -1,0 +1,124 @@
+/* airlock: global options and dispatch to cli/cmd-<name>.c. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/cli.h"
+#include "lib/macros.h"
+
+#define AIRLOCK_VERSION "0.1.0"
+
+struct command {
+	const char *name;
+	const char *help;
+	int (*fn)(struct cli *cli, int argc, char **argv);
+};
+
+#define CLI_ENTRY(n, h) {#n, h, cmd_##n},
+static const struct command commands[] = {CLI_COMMANDS(CLI_ENTRY)};
+#undef CLI_ENTRY
+
+static void print_usage(FILE *f)
+{
+	fprintf(f, "usage: airlock [--store DIR] COMMAND [OPTIONS]\n\n"
+		   "Runs AI coding agents in throwaway sandboxes; nothing leaves without review.\n\n"
+		   "Commands:\n");
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		fprintf(f, "  %-8s  %s\n", commands[i].name, commands[i].help);
+	fprintf(f, "\nGlobal options:\n"
+		   "  --store DIR   the store (default: $AIRLOCK_STORE, $XDG_DATA_HOME/airlock,\n"
+		   "                ~/.local/share/airlock; /var/lib/airlock for root)\n"
+		   "  --version     print the version\n"
+		   "  -h, --help    this text; 'airlock COMMAND --help' for a command\n");
+}
+
+void cli_error(const struct cli *cli, const struct err *err)
+{
+	fprintf(stderr, "airlock: %s: %s\n", cli->cmd, err->msg[0] ? err->msg : "failed");
+}
+
+void cli_errorf(const struct cli *cli, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "airlock: %s: ", cli->cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void cli_warnf(const struct cli *cli, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "airlock: %s: warning: ", cli->cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+struct store *cli_open_store(const struct cli *cli)
+{
+	struct err err = {0};
+	_cleanup_free_ char *path = store_default_path(cli->store_path);
+	struct store *s = NULL;
+	if (store_open(path, STORE_CREATE, &s, &err) < 0) {
+		cli_error(cli, &err);
+		return NULL;
+	}
+	return s;
+}
+
+bool cli_is_help(const char *arg)
+{
+	return !strcmp(arg, "-h") || !strcmp(arg, "--help");
+}
+
+int cli_usage(const char *text, bool asked)
+{
+	fputs(text, asked ? stdout : stderr);
+	return asked ? EXIT_OK : EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli cli = {.cmd = "airlock"};
+	int i = 1;
+	/* Files airlock creates are private unless a command says otherwise;
+	 * tree perms are set explicitly, so this does not change digests. */
+	umask(022);
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "--store") && i + 1 < argc)
+			cli.store_path = argv[++i];
+		else if (!strncmp(argv[i], "--store=", 8))
+			cli.store_path = argv[i] + 8;
+		else if (cli_is_help(argv[i])) {
+			print_usage(stdout);
+			return EXIT_OK;
+		} else if (!strcmp(argv[i], "--version")) {
+			printf("airlock %s\n", AIRLOCK_VERSION);
+			return EXIT_OK;
+		} else {
+			cli_errorf(&cli, "unknown option '%s' (see 'airlock --help')", argv[i]);
+			return EXIT_USAGE;
+		}
+	}
+	if (i >= argc) {
+		print_usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[i], "help")) {
+		print_usage(stdout);
+		return EXIT_OK;
+	}
+	for (size_t c = 0; c < ARRAY_SIZE(commands); c++) {
+		if (!strcmp(argv[i], commands[c].name)) {
+			cli.cmd = commands[c].name;
+			return commands[c].fn(&cli, argc - i, argv + i);
+		}
+	}
+	cli_errorf(&cli, "unknown command '%s' (see 'airlock --help')", argv[i]);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,10 @@
+/* airlock run: not built yet; see the open issues. */
+#include "cli/cli.h"
+
+int cmd_run(struct cli *cli, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	cli_errorf(cli, "not implemented yet");
+	return EXIT_AIRLOCK;
+}
