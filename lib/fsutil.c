@@ -144,9 +144,15 @@ int fs_write_file_atomic(int dirfd, const char *name, const void *data, size_t l
 int fs_mkdir_p(int dirfd, const char *path, mode_t mode, struct err *err)
 {
 	_cleanup_free_ char *copy = xstrdup(path);
-	_cleanup_close_ int cur = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+	_cleanup_close_ int cur = -1;
+	if (path[0] == '/')
+		cur = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	else if (dirfd == AT_FDCWD)
+		cur = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	else
+		cur = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
 	if (cur < 0)
-		return err_errno(err, "dup");
+		return err_errno(err, "mkdir '%s': open start directory", path);
 	char *save = NULL;
 	for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
 		if (!strcmp(c, "."))

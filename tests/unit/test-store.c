@@ -1,0 +1,222 @@
+/* Unit tests for lib/store: round trips, dedup, corruption detection,
+ * refs, and a writer killed mid-write leaving the store consistent. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lib/fsutil.h"
+#include "lib/macros.h"
+#include "lib/store.h"
+#include "lib/xalloc.h"
+
+struct fixture {
+	char *dir;
+	struct store *s;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = xcalloc(1, sizeof *f);
+	const char *base = getenv("AIRLOCK_TEST_TMP") ?: "/tmp";
+	f->dir = xasprintf("%s/store-XXXXXX", base);
+	if (!mkdtemp(f->dir))
+		return -1;
+	struct err err = {0};
+	if (store_open(f->dir, STORE_CREATE, &f->s, &err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	store_free(f->s);
+	fs_rm_rf_at(AT_FDCWD, f->dir, NULL);
+	free(f->dir);
+	free(f);
+	return 0;
+}
+
+static void object_path(struct fixture *f, const struct digest *d, char *out, size_t n)
+{
+	char hex[DIGEST_HEX_LEN + 1];
+	digest_to_hex(d, hex);
+	snprintf(out, n, "%s/objects/%.2s/%s", f->dir, hex, hex + 2);
+}
+
+static void test_put_get_roundtrip(void **state)
+{
+	struct fixture *f = *state;
+	struct err err = {0};
+	struct digest d, d2, want;
+	_cleanup_buf_ struct buf out = BUF_INIT;
+	/* Larger than one zstd block and than one put slice. */
+	size_t n = 1000000;
+	_cleanup_free_ char *data = xmalloc(n);
+	for (size_t i = 0; i < n; i++)
+		data[i] = (char)(i * 7 % 251);
+	assert_int_equal(store_put(f->s, data, n, &d, &err), 0);
+	digest_buffer(data, n, &want);
+	assert_true(digest_equal(&d, &want));
+	assert_true(store_has(f->s, &d));
+	assert_int_equal(store_get(f->s, &d, n, &out, &err), 0);
+	assert_int_equal(out.len, n);
+	assert_memory_equal(out.data, data, n);
+	/* A second put is a no-op that gives the same digest. */
+	assert_int_equal(store_put(f->s, data, n, &d2, &err), 0);
+	assert_true(digest_equal(&d, &d2));
+	/* max is enforced. */
+	buf_reset(&out);
+	assert_int_equal(store_get(f->s, &d, n - 1, &out, &err), -EFBIG);
+	/* Empty object. */
+	assert_int_equal(store_put(f->s, "", 0, &d, &err), 0);
+	buf_reset(&out);
+	assert_int_equal(store_get(f->s, &d, 10, &out, &err), 0);
+	assert_int_equal(out.len, 0);
+}
+
+static void test_put_fd_streams(void **state)
+{
+	struct fixture *f = *state;
+	struct err err = {0};
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	const char msg[] = "hello from a pipe";
+	assert_int_equal(write(fds[1], msg, sizeof msg - 1), (ssize_t)sizeof msg - 1);
+	close(fds[1]);
+	struct digest d, want;
+	uint64_t size = 0;
+	assert_int_equal(store_put_fd(f->s, fds[0], &d, &size, &err), 0);
+	close(fds[0]);
+	digest_buffer(msg, sizeof msg - 1, &want);
+	assert_true(digest_equal(&d, &want));
+	assert_int_equal(size, sizeof msg - 1);
+}
+
+static void test_corruption_detected(void **state)
+{
+	struct fixture *f = *state;
+	struct err err = {0};
+	struct digest d;
+	_cleanup_buf_ struct buf out = BUF_INIT;
+	assert_int_equal(store_put(f->s, "precious bytes", 14, &d, &err), 0);
+	char path[4096];
+	object_path(f, &d, path, sizeof path);
+	/* Replace the object with a valid zstd frame of other bytes. */
+	struct digest other;
+	assert_int_equal(store_put(f->s, "tampered bytes", 14, &other, &err), 0);
+	char opath[4096];
+	object_path(f, &other, opath, sizeof opath);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(link(opath, path), 0);
+	assert_int_equal(store_get(f->s, &d, 100, &out, &err), -EBADMSG);
+	assert_non_null(strstr(err.msg, "is corrupt"));
+	assert_int_equal(out.len, 0);
+	assert_int_equal(store_verify(f->s, &d, &err), -EBADMSG);
+	/* Truncated object. */
+	assert_int_equal(unlink(path), 0);
+	int fd = open(path, O_WRONLY | O_CREAT, 0644);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(store_verify(f->s, &d, &err), -EBADMSG);
+	/* Garbage object. */
+	fd = open(path, O_WRONLY | O_TRUNC);
+	assert_int_equal(write(fd, "garbage!", 8), 8);
+	close(fd);
+	assert_int_equal(store_verify(f->s, &d, &err), -EBADMSG);
+	/* Missing object. */
+	unlink(path);
+	assert_int_equal(store_verify(f->s, &d, &err), -ENOENT);
+	assert_non_null(strstr(err.msg, "missing"));
+}
+
+static void test_refs(void **state)
+{
+	struct fixture *f = *state;
+	struct err err = {0};
+	struct digest d, got;
+	digest_buffer("x", 1, &d);
+	assert_int_equal(store_ref_set(f->s, STORE_NS_TAGS, "busybox", &d, &err), 0);
+	assert_int_equal(store_ref_get(f->s, STORE_NS_TAGS, "busybox", &got, &err), 0);
+	assert_true(digest_equal(&d, &got));
+	char **names = NULL;
+	size_t n = 0;
+	assert_int_equal(store_ref_set(f->s, STORE_NS_TAGS, "alpha", &d, &err), 0);
+	assert_int_equal(store_ref_list(f->s, STORE_NS_TAGS, &names, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(names[0], "alpha");
+	store_names_free(names, n);
+	assert_int_equal(store_ref_delete(f->s, STORE_NS_TAGS, "alpha", &err), 0);
+	assert_int_equal(store_ref_get(f->s, STORE_NS_TAGS, "alpha", &got, &err), -ENOENT);
+	/* Hostile names never become paths. */
+	assert_int_equal(store_ref_set(f->s, STORE_NS_TAGS, "../x", &d, &err), -EINVAL);
+	assert_int_equal(store_ref_set(f->s, STORE_NS_TAGS, "a/b", &d, &err), -EINVAL);
+	assert_int_equal(store_ref_set(f->s, STORE_NS_TAGS, ".hidden", &d, &err), -EINVAL);
+	assert_int_equal(store_ref_set(f->s, STORE_NS_TAGS, "", &d, &err), -EINVAL);
+	assert_int_equal(store_ref_set(f->s, "../../etc", "x", &d, &err), -EINVAL);
+}
+
+static int count_object(const struct digest *d, void *ud)
+{
+	(void)d;
+	(*(int *)ud)++;
+	return 0;
+}
+
+/* A writer killed mid-object leaves only a temp file: no object appears. */
+static void test_kill_mid_write(void **state)
+{
+	struct fixture *f = *state;
+	int ready[2];
+	assert_int_equal(pipe(ready), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct err err = {0};
+		struct store_writer *w = NULL;
+		if (store_writer_new(f->s, &w, &err) < 0)
+			_exit(1);
+		char chunk[65536];
+		memset(chunk, 'k', sizeof chunk);
+		for (int i = 0; i < 16; i++)
+			store_writer_write(w, chunk, sizeof chunk, &err);
+		(void)!write(ready[1], "x", 1);
+		for (;;)
+			store_writer_write(w, chunk, sizeof chunk, &err);
+	}
+	char c;
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	close(ready[0]);
+	close(ready[1]);
+	struct err err = {0};
+	int count = 0;
+	assert_int_equal(store_foreach_object(f->s, count_object, &count, &err), 0);
+	assert_int_equal(count, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_put_get_roundtrip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_put_fd_streams, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_corruption_detected, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kill_mid_write, setup, teardown),
+	};
+	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
+}
