@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include "lib/err.h"
+#include "lib/macros.h"
 #include "lib/store.h"
 
 /* Exit codes shared by all commands (run has its own contract). */
