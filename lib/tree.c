@@ -841,6 +841,8 @@ static int read_names(int dfd, const char *path, struct name_ent **ret, size_t *
 		close(dup);
 		return err_errno(err, "'%s': opendir", path);
 	}
+	/* The dup shares the caller's file offset: start from the top. */
+	rewinddir(dir);
 	struct name_ent *v = NULL;
 	size_t n = 0, cap = 0;
 	struct dirent *de;
