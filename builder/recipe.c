@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "lib/buf.h"
@@ -815,6 +816,8 @@ int recipe_parse(const char *text, size_t len, const char *filename, struct reci
 {
 	if (!filename)
 		filename = "<recipe>";
+	if (!text)
+		text = "", len = 0;
 	if (len > RECIPE_MAX_SIZE)
 		return err_set(err, -EFBIG, "%s: recipe larger than 1 MiB (%zu bytes)", filename,
 			       len);

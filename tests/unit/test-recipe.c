@@ -328,6 +328,12 @@ static void test_canonical_equal(void **state)
 	assert_same("COPY x/ /y", "COPY x /y");
 	assert_same("COPY --owner=5 x /y", "COPY --owner=5:5 x /y");
 	assert_same("COPY a b /y/", "COPY a b /y//");
+	/* The examples of docs/RECIPES.md. */
+	assert_same("COPY --owner=5 --mode=644 ./x/ /y", "COPY --mode=0644 --owner=5:5 x /y");
+	assert_canon("COPY --owner=5 --mode=644 ./x/ /y", "COPY --mode=0644 --owner=5:5 x /y");
+	assert_canon("ENV B=2  A=1", "ENV A=\"1\" B=\"2\"");
+	assert_canon("USER 007:7", "USER 7:7");
+	assert_canon("RUN echo hi", "RUN [\"/bin/sh\",\"-c\",\"echo hi\"]");
 }
 
 static void test_canonical_differs(void **state)
