@@ -160,7 +160,8 @@ void store_writer_free(struct store_writer *w)
 		return;
 	if (w->fd >= 0) {
 		close(w->fd);
-		unlinkat(w->s->tmp, w->tmpname, 0);
+		if (w->tmpname[0])
+			unlinkat(w->s->tmp, w->tmpname, 0);
 	}
 	ZSTD_freeCCtx(w->cctx);
 	hasher_free(w->h);
@@ -173,10 +174,15 @@ int store_writer_new(struct store *s, struct store_writer **ret, struct err *err
 	_cleanup_(store_writer_freep) struct store_writer *w = xcalloc(1, sizeof *w);
 	w->s = s;
 	w->fd = -1;
-	char rnd[25];
-	fs_random_hex(rnd, 24);
-	snprintf(w->tmpname, sizeof w->tmpname, "obj-%s", rnd);
-	w->fd = openat(s->tmp, w->tmpname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0444);
+	/* An unnamed temp file needs no unlink when abandoned; fall back to
+	 * a named one where the file system lacks O_TMPFILE. */
+	w->fd = openat(s->tmp, ".", O_WRONLY | O_TMPFILE | O_CLOEXEC, 0444);
+	if (w->fd < 0) {
+		char rnd[25];
+		fs_random_hex(rnd, 24);
+		snprintf(w->tmpname, sizeof w->tmpname, "obj-%s", rnd);
+		w->fd = openat(s->tmp, w->tmpname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0444);
+	}
 	if (w->fd < 0)
 		return err_errno(err, "store: create temporary object in '%s/tmp'", s->path);
 	w->cctx = ZSTD_createCCtx();
@@ -238,7 +244,15 @@ int store_writer_commit(struct store_writer *w, struct digest *ret, uint64_t *re
 	if (mkdirat(w->s->objects, rel, 0755) < 0 && errno != EEXIST)
 		return err_errno(err, "store: mkdir objects/%s", rel);
 	rel[2] = '/';
-	if (linkat(w->s->tmp, w->tmpname, w->s->objects, rel, 0) < 0 && errno != EEXIST)
+	int r2;
+	if (w->tmpname[0]) {
+		r2 = linkat(w->s->tmp, w->tmpname, w->s->objects, rel, 0);
+	} else {
+		char proc[64];
+		snprintf(proc, sizeof proc, "/proc/self/fd/%d", w->fd);
+		r2 = linkat(AT_FDCWD, proc, w->s->objects, rel, AT_SYMLINK_FOLLOW);
+	}
+	if (r2 < 0 && errno != EEXIST)
 		return err_errno(err, "store: link object %s", rel);
 	return 0;
 }
@@ -261,15 +275,53 @@ int store_put(struct store *s, const void *data, size_t len, struct digest *ret,
 	return store_writer_commit(TAKE_PTR(w), ret, NULL, err);
 }
 
+/* For a regular file, hashes it first: when the object exists already (a
+ * re-import), nothing is compressed or written. The second pass hashes
+ * again, so a file changing in between still gets its true digest. */
+static int put_known_file(struct store *s, int fd, struct digest *ret, uint64_t *ret_size,
+			  char *chunk, struct err *err)
+{
+	struct hasher *h = hasher_new();
+	uint64_t total = 0;
+	for (;;) {
+		ssize_t n = pread(fd, chunk, 131072, (off_t)total);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			hasher_free(h);
+			return err_errno(err, "store: read input");
+		}
+		if (n == 0)
+			break;
+		hasher_update(h, chunk, (size_t)n);
+		total += (uint64_t)n;
+	}
+	hasher_final(h, ret);
+	hasher_free(h);
+	if (!store_has(s, ret))
+		return 0;
+	if (ret_size)
+		*ret_size = total;
+	return 1;
+}
+
 int store_put_fd(struct store *s, int fd, struct digest *ret, uint64_t *ret_size, struct err *err)
 {
+	_cleanup_free_ char *chunk = xmalloc(131072);
+	struct stat st;
+	off_t pos = 0;
+	bool regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+	if (regular) {
+		int known = put_known_file(s, fd, ret, ret_size, chunk, err);
+		if (known != 0)
+			return known < 0 ? known : 0;
+	}
 	_cleanup_(store_writer_freep) struct store_writer *w = NULL;
 	int r = store_writer_new(s, &w, err);
 	if (r < 0)
 		return r;
-	_cleanup_free_ char *chunk = xmalloc(131072);
 	for (;;) {
-		ssize_t n = read(fd, chunk, 131072);
+		ssize_t n = regular ? pread(fd, chunk, 131072, pos) : read(fd, chunk, 131072);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -277,6 +329,7 @@ int store_put_fd(struct store *s, int fd, struct digest *ret, uint64_t *ret_size
 		}
 		if (n == 0)
 			break;
+		pos += n;
 		if ((r = store_writer_write(w, chunk, (size_t)n, err)) < 0)
 			return r;
 	}

@@ -8,12 +8,18 @@
  * type is 'f' (regular file; digest of its contents), 'l' (symlink; digest
  * of a blob holding the target, size = target length, perm 0777) or 'd'
  * (directory; digest of its tree object, size 0). perm holds only 0777
- * bits: setuid/setgid/sticky are dropped (tree_import_* reports them). uid
- * and gid are decimal. No timestamps: checkouts use a fixed mtime
- * (SOURCE_DATE_EPOCH, else 0). Names are any bytes but NUL and '/', never
- * "." or "..", at most 255 bytes. Nothing else (devices, fifos, sockets,
- * hardlinks as such) can be in a tree. A tree's digest is the digest of the
- * root directory's object.
+ * bits: setuid/setgid/sticky are dropped (tree_import_* reports them). uid,
+ * gid and size are decimal without leading zeros; perm is exactly 4 octal
+ * digits; a symlink's perm is 0777 and its size 1..4095. No timestamps:
+ * checkouts use a fixed mtime (SOURCE_DATE_EPOCH, else 0). Names are any
+ * bytes but NUL and '/', never "." or "..", at most 255 bytes. Nothing else
+ * (devices, fifos, sockets, hardlinks as such) can be in a tree. A tree's
+ * digest is the digest of the root directory's object.
+ *
+ * A directory object holds its children only, never its own attributes, so
+ * the root of a tree has none: every checkout's root is 0755 owned by 0:0
+ * (tree_set_root_attr is in-memory only, see there). A tree is at most
+ * TREE_DEPTH_MAX directories deep, the root counting as one.
  *
  * struct tree is an in-memory, mutable directory: the builder, the OCI
  * importer and capture edit one and write it back. Subdirectories loaded
@@ -27,6 +33,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "lib/buf.h"
 #include "lib/err.h"
 #include "lib/hash.h"
 #include "lib/store.h"
@@ -66,15 +73,18 @@ static inline void tree_freep(struct tree **t)
 }
 
 /* Paths below are relative, '/'-separated, without "." / ".." / empty
- * components ("a/b/c"); a leading "/" or "./" is stripped; anything else
- * is -EINVAL with a message naming the path. Lookups never follow symlinks
+ * components ("a/b/c"); leading "/" and "./" and one trailing "/" are
+ * stripped; at most TREE_PATH_MAX bytes and TREE_DEPTH_MAX - 1 components;
+ * anything else is -EINVAL with a message naming the path. Lookups never follow symlinks
  * in the tree: a symlink where a directory is needed is -ENOTDIR. */
 
 /* Sets the entry at path. Missing parent directories are created (0755,
  * 0:0). Replacing a directory with a non-directory drops its contents; a
  * directory set over an existing directory keeps the children and only
  * changes its attributes (as tar does). For TREE_DIR, attr->digest and
- * size are ignored. */
+ * size are ignored; perm is masked with 0777; attributes canonical form
+ * cannot hold (a symlink whose perm is not 0777 or whose size is not
+ * 1..4095) are -EINVAL. */
 int tree_set(struct tree *root, struct store *s, const char *path, const struct tree_attr *attr,
 	     struct err *err);
 /* Removes path and everything under it; -ENOENT if absent. */
@@ -85,7 +95,10 @@ int tree_clear_dir(struct tree *root, struct store *s, const char *path, struct 
  * ret->digest is only valid after tree_write. */
 int tree_get(struct tree *root, struct store *s, const char *path, struct tree_attr *ret,
 	     struct err *err);
-/* Sets the root directory's own perm/uid/gid. */
+/* Sets the root directory's own perm/uid/gid as tree_get("") reports them.
+ * In memory only: the format stores no attributes for the root (above), so
+ * tree_write ignores them and tree_load gives 0755 0:0. tree_set("", dir)
+ * does the same; it exists so tar importers can pass "./" through. */
 void tree_set_root_attr(struct tree *root, uint32_t perm, uint32_t uid, uint32_t gid);
 
 /* Writes every modified directory object and returns the root's digest. */
@@ -111,9 +124,14 @@ struct tree_import_opts {
 };
 
 /* Imports the directory dirfd (recursively, never following symlinks,
- * never crossing into another file system's special files) into the store.
- * Streams file contents: memory is bounded by the tree's shape, not its
- * size. */
+ * never opening special files) into the store and returns the tree digest.
+ * Streams file contents: memory is bounded by the tree's shape (the names
+ * of one directory per level), not its size. Holds one fd per directory
+ * level: nesting near TREE_DEPTH_MAX needs RLIMIT_NOFILE above it (else
+ * -EMFILE naming the path); deeper than TREE_DEPTH_MAX is -ELOOP. dirfd's
+ * own attributes are not recorded (see the root above). Not safe against
+ * concurrent modification of the source: a file changed while read is
+ * imported with whatever bytes were read (the digest is of those bytes). */
 int tree_import_dir(struct store *s, int dirfd, const struct tree_import_opts *opts,
 		    struct digest *ret, struct err *err);
 
@@ -123,15 +141,23 @@ int tree_import_dir(struct store *s, int dirfd, const struct tree_import_opts *o
  * so checkouts that share content share disk. Safe against concurrent
  * checkouts of the same tree (built in a temp dir, renamed into place);
  * a completed checkout is never modified. File owners are set when running
- * as root, else they belong to the caller. mtime: SOURCE_DATE_EPOCH or 0.
- * *ret_path is malloc'ed. A second checkout of the same tree is a stat. */
+ * as root, else they belong to the caller (an unprivileged store cannot
+ * chown; the file cache key still carries the tree's uid/gid). mtime:
+ * SOURCE_DATE_EPOCH or 0. Every object read is verified: a corrupt one is
+ * -EBADMSG naming it, and no checkout is left behind. The new checkout is
+ * syncfs'ed before it is renamed into place. Never follows a symlink.
+ * *ret_path is malloc'ed. A second checkout of the same tree is a stat.
+ * Cache entries are trusted once linked (fsck re-hashes files/). */
 int tree_checkout(struct store *s, const struct digest *tree, char **ret_path, struct err *err);
 
 /* Writes a tree into an existing empty directory dirfd (a private copy,
- * not shared). Same attributes as tree_checkout, no hard links. */
+ * not shared). Same attributes as tree_checkout, no hard links; dirfd's
+ * own attributes are left alone. On failure dirfd holds a partial copy the
+ * caller removes. */
 int tree_extract(struct store *s, const struct digest *tree, int dirfd, struct err *err);
 
-/* Total bytes of file contents and number of entries (du-like). */
+/* Total bytes of file contents and number of entries below the root
+ * (du-like; the root itself is not counted). */
 int tree_usage(struct store *s, const struct digest *tree, uint64_t *ret_bytes,
 	       uint64_t *ret_entries, struct err *err);
 
@@ -142,8 +168,16 @@ struct tree_dirent {
 	char *name; /* owned */
 	struct tree_attr attr;
 };
+/* On success *ret_entries (malloc'ed, free with tree_dirents_free) holds
+ * *ret_count entries; on failure nothing is allocated and err names the
+ * byte offset. -EBADMSG for any malformed input. */
 int tree_decode(const void *data, size_t len, struct tree_dirent **ret_entries, size_t *ret_count,
 		struct err *err);
 void tree_dirents_free(struct tree_dirent *entries, size_t count);
+/* Appends the canonical object for entries (sorted, valid) to out;
+ * -EINVAL (out unchanged) if they are not canonical. decode then encode
+ * gives back the same bytes. */
+int tree_encode(const struct tree_dirent *entries, size_t count, struct buf *out,
+		struct err *err);
 
 #endif

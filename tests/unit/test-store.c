@@ -106,6 +106,32 @@ static void test_put_fd_streams(void **state)
 	assert_int_equal(size, sizeof msg - 1);
 }
 
+/* A regular file is hashed first; a re-import writes nothing new and
+ * reports the same digest and size. */
+static void test_put_fd_regular_dedup(void **state)
+{
+	struct fixture *f = *state;
+	struct err err = {0};
+	char path[4096];
+	snprintf(path, sizeof path, "%s/input", f->dir);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	char data[300000];
+	for (size_t i = 0; i < sizeof data; i++)
+		data[i] = (char)(i % 13);
+	assert_int_equal(write(fd, data, sizeof data), (ssize_t)sizeof data);
+	struct digest a, b, want;
+	uint64_t sa = 0, sb = 0;
+	assert_int_equal(store_put_fd(f->s, fd, &a, &sa, &err), 0);
+	assert_int_equal(store_put_fd(f->s, fd, &b, &sb, &err), 0);
+	digest_buffer(data, sizeof data, &want);
+	assert_true(digest_equal(&a, &want));
+	assert_true(digest_equal(&b, &want));
+	assert_int_equal(sa, sizeof data);
+	assert_int_equal(sb, sizeof data);
+	close(fd);
+}
+
 static void test_corruption_detected(void **state)
 {
 	struct fixture *f = *state;
@@ -214,6 +240,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_put_get_roundtrip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_put_fd_streams, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_put_fd_regular_dedup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corruption_detected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill_mid_write, setup, teardown),
