@@ -174,6 +174,7 @@ static void test_resolve_missing(void **state)
 	char *req2[] = {(char *)"busybox-static=0.0.airlock.none"};
 	assert_true(deb_resolve(req2, 1, &l, &err) < 0);
 	assert_non_null(strstr(err.msg, "0.0.airlock.none"));
+	assert_non_null(strstr(err.msg, "'busybox-static'"));
 }
 
 static void test_resolve_invalid_request(void **state)
@@ -194,6 +195,36 @@ static void test_resolve_invalid_request(void **state)
 	assert_int_equal(proc_run_count(), before);
 	assert_true(deb_request_valid("libstdc++6:amd64=12.2.0-14+deb12u1"));
 	assert_true(deb_request_valid("busybox-static=1:1.35.0-4+deb12u1+b1"));
+}
+
+/* Without apt lists the message says what to do. APT_CONFIG points apt at
+ * an empty lists directory (apt-config is real, nothing is mocked). */
+static void test_resolve_no_lists(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ char *lists = xasprintf("%s/lists", f->dir);
+	_cleanup_free_ char *conf = xasprintf("%s/apt.conf", f->dir);
+	assert_int_equal(mkdir(lists, 0755), 0);
+	FILE *c = fopen(conf, "we");
+	assert_non_null(c);
+	fprintf(c, "Dir::State::lists \"%s/\";\n", lists);
+	fclose(c);
+	const char *old = getenv("APT_CONFIG");
+	_cleanup_free_ char *saved = old ? xstrdup(old) : NULL;
+	setenv("APT_CONFIG", conf, 1);
+	char *req[] = {(char *)"busybox-static"};
+	_cleanup_deb_lock_ struct deb_lock l = {0};
+	struct err err = {0};
+	int r = deb_resolve(req, 1, &l, &err);
+	if (saved)
+		setenv("APT_CONFIG", saved, 1);
+	else
+		unsetenv("APT_CONFIG");
+	if (r != -ENOENT && access("/usr/bin/apt-config", X_OK) != 0)
+		skip();
+	assert_int_equal(r, -ENOENT);
+	assert_non_null(strstr(err.msg, "run apt-get update"));
+	assert_non_null(strstr(err.msg, lists));
 }
 
 static void make_lock(struct deb_lock *l)
@@ -512,6 +543,7 @@ int main(void)
 		cmocka_unit_test(test_resolve_busybox),
 		cmocka_unit_test(test_resolve_python),
 		cmocka_unit_test(test_resolve_missing),
+		cmocka_unit_test_setup_teardown(test_resolve_no_lists, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fetch_cache, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fetch_mismatch_and_withdrawn, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unpack_busybox, setup, teardown),
