@@ -271,8 +271,23 @@ static int resolve_error(int status, const char *out, const char *errout, struct
 	if (n)
 		return err_set(err, -ENOENT, "%s %s not found in the configured apt sources",
 			       n > 1 ? "packages" : "package", missing.data);
+	/* E: Version '0.1' for 'libc6' was not found */
+	const char *vp = errout ? strstr(errout, "E: Version '") : NULL;
+	if (vp) {
+		const char *v = vp + strlen("E: Version '");
+		const char *ve = strstr(v, "' for '");
+		const char *pe = ve ? strstr(ve + 7, "' was not found") : NULL;
+		if (ve && pe && !memchr(v, '\n', (size_t)(pe - v)))
+			return err_set(err, -ENOENT,
+				       "package '%.*s' version '%.*s' not found in the configured "
+				       "apt sources",
+				       (int)(pe - ve - 7), ve + 7, (int)(ve - v), v);
+	}
 	collect_lines(errout, "E: ", &e);
-	collect_lines(out, " ", &unmet); /* the "unmet dependencies" block */
+	/* The block after "The following packages have unmet dependencies:". */
+	const char *block = out ? strstr(out, "unmet dependencies:\n") : NULL;
+	if (block)
+		collect_lines(block + strlen("unmet dependencies:\n"), " ", &unmet);
 	return err_set(err, -EINVAL, "apt-get could not resolve the packages (exit %d): %s%s%s",
 		       status, e.len ? e.data : "no message", unmet.len ? "; " : "",
 		       unmet.len ? unmet.data : "");
