@@ -42,6 +42,7 @@ int cli_usage(const char *text, bool asked);
 	X(lock, "resolve and pin every input of a recipe")                              \
 	X(images, "list images")                                                         \
 	X(rmi, "remove an image name or image")                                         \
+	X(checkout, "materialise an image read-only and print its path")                \
 	X(import, "import an OCI or docker archive as an image")                        \
 	X(export, "export an image as an OCI archive")                                   \
 	X(run, "run a command in a fresh sandbox")                                      \
