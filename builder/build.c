@@ -230,8 +230,10 @@ static int set_current(struct build *b, struct manifest *m, struct err *err)
 }
 
 /* Runs a step that produces a new tree, through the cache. */
-static int cached_step(struct build *b, size_t idx, const struct recipe_step *st, struct err *err)
+static int cached_step(struct build *b, const struct recipe_step *st, struct err *err)
 {
+	/* Position among the cached steps: how the previous record lines up. */
+	size_t idx = json_array_size(json_object_get(b->record, "steps"));
 	_cleanup_(json_decrefp) json_t *inputs = json_array();
 	struct step_prepared prep = {0};
 	int r = step_prepare(&b->env, st, b->lock ? lock_find_step(b->lock, st->canonical) : NULL,
@@ -378,7 +380,7 @@ static int build_all(struct build *b, struct digest *ret, struct err *err)
 		case RECIPE_PACKAGES:
 		case RECIPE_COPY:
 		case RECIPE_RUN:
-			r = cached_step(b, i, st, err);
+			r = cached_step(b, st, err);
 			break;
 		default:
 			r = config_step(b, st, err);
