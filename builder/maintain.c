@@ -343,8 +343,12 @@ static int foreach_entry(struct store *s, const char *sub,
 static int sweep_checkout(int dfd, const char *name, void *ud)
 {
 	struct sweep *sw = ud;
+	/* "<hex>" or "<hex>.s<shift>[.u<uid>.g<gid>]" (tree_checkout_mapped) */
 	struct digest d;
-	if (digest_parse(name, &d) == 0 && digestset_has(&sw->m->trees, &d))
+	char hex[DIGEST_HEX_LEN + 1];
+	snprintf(hex, sizeof hex, "%s", name);
+	bool well_formed = strlen(name) == DIGEST_HEX_LEN || name[DIGEST_HEX_LEN] == '.';
+	if (well_formed && digest_parse(hex, &d) == 0 && digestset_has(&sw->m->trees, &d))
 		return 0;
 	sw->stats->checkouts_removed++;
 	return fs_rm_rf_at(dfd, name, sw->err);

@@ -872,8 +872,8 @@ static int read_names(int dfd, const char *path, struct name_ent **ret, size_t *
 static void import_owner(struct import *im, const struct stat *st, struct tree_attr *a)
 {
 	if (im->opts && im->opts->keep_owner) {
-		a->uid = st->st_uid;
-		a->gid = st->st_gid;
+		a->uid = tree_unshift_id(st->st_uid, im->opts->id_base);
+		a->gid = tree_unshift_id(st->st_gid, im->opts->id_base);
 	} else if (im->opts) {
 		a->uid = im->opts->uid;
 		a->gid = im->opts->gid;
@@ -1032,6 +1032,7 @@ struct mat {
 	struct store *s;
 	bool link;      /* hard-link from the file cache (checkout) */
 	bool as_root;   /* can chown */
+	struct tree_idmap map;
 	int files;      /* $STORE/files (link mode) */
 	int tmp;        /* $STORE/tmp */
 	struct timespec times[2];
@@ -1082,6 +1083,12 @@ static int mat_init(struct mat *m, struct store *s, bool link, struct err *err)
 	return 0;
 }
 
+static void mat_owner(const struct mat *m, const struct tree_attr *a, uint32_t *uid, uint32_t *gid)
+{
+	*uid = (m->map.force ? m->map.uid : a->uid) + m->map.shift;
+	*gid = (m->map.force ? m->map.gid : a->gid) + m->map.shift;
+}
+
 /* Writes object d's bytes into a new file dfd/name with a's attributes. */
 static int write_file(struct mat *m, int dfd, const char *name, const struct tree_attr *a,
 		      struct err *err)
@@ -1100,7 +1107,9 @@ static int write_file(struct mat *m, int dfd, const char *name, const struct tre
 		return err_set(err, -EBADMSG, "'%s': object %s holds %" PRIu64 " bytes, tree says %" PRIu64,
 			       m->path.data, ds, size, a->size);
 	}
-	if (m->as_root && fchown(fd, a->uid, a->gid) < 0)
+	uint32_t uid, gid;
+	mat_owner(m, a, &uid, &gid);
+	if (m->as_root && fchown(fd, uid, gid) < 0)
 		return err_errno(err, "chown '%s'", m->path.data);
 	if (fchmod(fd, a->perm) < 0)
 		return err_errno(err, "chmod '%s'", m->path.data);
@@ -1115,9 +1124,11 @@ static int link_file(struct mat *m, int dfd, const char *name, const struct tree
 		     struct err *err)
 {
 	char key[DIGEST_HEX_LEN + 48];
+	uint32_t uid, gid;
+	mat_owner(m, a, &uid, &gid);
 	digest_to_hex(&a->digest, key);
 	snprintf(key + DIGEST_HEX_LEN, sizeof key - DIGEST_HEX_LEN, "-%04o-%" PRIu32 "-%" PRIu32,
-		 a->perm, a->uid, a->gid);
+		 a->perm, uid, gid);
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (linkat(m->files, key, dfd, name, 0) == 0)
 			return 0;
@@ -1150,7 +1161,9 @@ static int make_symlink(struct mat *m, int dfd, const char *name, const struct t
 			       m->path.data);
 	if (symlinkat(target.data, dfd, name) < 0)
 		return err_errno(err, "symlink '%s'", m->path.data);
-	if (m->as_root && fchownat(dfd, name, a->uid, a->gid, AT_SYMLINK_NOFOLLOW) < 0)
+	uint32_t uid, gid;
+	mat_owner(m, a, &uid, &gid);
+	if (m->as_root && fchownat(dfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
 		return err_errno(err, "chown symlink '%s'", m->path.data);
 	if (utimensat(dfd, name, m->times, AT_SYMLINK_NOFOLLOW) < 0)
 		return err_errno(err, "set times of symlink '%s'", m->path.data);
@@ -1161,7 +1174,9 @@ static int make_symlink(struct mat *m, int dfd, const char *name, const struct t
  * permissions never stop the filling and its mtime stays fixed. */
 static int finish_dir(struct mat *m, int fd, const struct tree_attr *a, struct err *err)
 {
-	if (m->as_root && fchown(fd, a->uid, a->gid) < 0)
+	uint32_t uid, gid;
+	mat_owner(m, a, &uid, &gid);
+	if (m->as_root && fchown(fd, uid, gid) < 0)
 		return err_errno(err, "chown directory '%s'", m->path.data);
 	if (fchmod(fd, a->perm) < 0)
 		return err_errno(err, "chmod directory '%s'", m->path.data);
@@ -1216,8 +1231,23 @@ static int mat_dir(struct mat *m, int dfd, const struct digest *d, int depth, st
 
 int tree_checkout(struct store *s, const struct digest *tree, char **ret_path, struct err *err)
 {
-	char hex[DIGEST_HEX_LEN + 1], rel[DIGEST_HEX_LEN + 16];
+	return tree_checkout_mapped(s, tree, NULL, ret_path, err);
+}
+
+int tree_checkout_mapped(struct store *s, const struct digest *tree, const struct tree_idmap *map,
+			 char **ret_path, struct err *err)
+{
+	static const struct tree_idmap identity = {0};
+	char hex[DIGEST_HEX_LEN + 64], rel[DIGEST_HEX_LEN + 80];
+	/* Unprivileged, owners cannot be set: one checkout serves all maps. */
+	if (!map || geteuid() != 0)
+		map = &identity;
 	digest_to_hex(tree, hex);
+	if (map->force)
+		snprintf(hex + DIGEST_HEX_LEN, sizeof hex - DIGEST_HEX_LEN, ".s%" PRIu32 ".u%" PRIu32 ".g%" PRIu32,
+			 map->shift, map->uid, map->gid);
+	else if (map->shift)
+		snprintf(hex + DIGEST_HEX_LEN, sizeof hex - DIGEST_HEX_LEN, ".s%" PRIu32, map->shift);
 	snprintf(rel, sizeof rel, "checkouts/%s", hex);
 	struct stat st;
 	/* A completed checkout is only ever renamed into place, so its
@@ -1230,6 +1260,7 @@ int tree_checkout(struct store *s, const struct digest *tree, char **ret_path, s
 	int r = mat_init(&m, s, true, err);
 	if (r < 0)
 		return r;
+	m.map = *map;
 	_cleanup_close_ int checkouts =
 		openat(store_dirfd(s), "checkouts", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (checkouts < 0)
@@ -1246,7 +1277,7 @@ int tree_checkout(struct store *s, const struct digest *tree, char **ret_path, s
 	if (r >= 0)
 		r = mat_dir(&m, dfd, tree, 1, err);
 	if (r >= 0) {
-		struct tree_attr root = {.type = TREE_DIR, .perm = 0755};
+		struct tree_attr root = {.type = TREE_DIR, .perm = 0755, .uid = map->uid, .gid = map->gid};
 		r = finish_dir(&m, dfd, &root, err);
 	}
 	/* The checkout is trusted as whole once it has its final name, so

@@ -117,11 +117,23 @@ int tree_walk(struct store *s, const struct digest *tree, tree_walk_fn fn, void 
 struct tree_import_opts {
 	bool keep_owner;   /* record st_uid/st_gid; else uid/gid below */
 	uint32_t uid, gid; /* used when !keep_owner */
+	/* With keep_owner: host ids are a sandbox's shifted ids; record
+	 * st_uid - id_base (ids outside [id_base, id_base + 65536) become
+	 * 65534, nobody). 0: record host ids as they are. */
+	uint32_t id_base;
 	/* Called for what a tree cannot hold (device, fifo, socket: skipped)
 	 * and for dropped setuid/setgid/sticky bits; may be NULL. */
 	void (*note)(const char *path, const char *what, void *userdata);
 	void *userdata;
 };
+
+/* st_uid as recorded under id_base (see tree_import_opts). */
+static inline uint32_t tree_unshift_id(uint32_t host, uint32_t id_base)
+{
+	if (!id_base)
+		return host;
+	return host >= id_base && host - id_base < 65536 ? host - id_base : 65534;
+}
 
 /* Imports the directory dirfd (recursively, never following symlinks,
  * never opening special files) into the store and returns the tree digest.
@@ -149,6 +161,21 @@ int tree_import_dir(struct store *s, int dirfd, const struct tree_import_opts *o
  * *ret_path is malloc'ed. A second checkout of the same tree is a stat.
  * Cache entries are trusted once linked (fsck re-hashes files/). */
 int tree_checkout(struct store *s, const struct digest *tree, char **ret_path, struct err *err);
+
+/* How a checkout's owners relate to the tree's, for lowers of a sandbox
+ * whose user namespace maps inside id N to host id shift + N. Applied only
+ * when running as root (an unprivileged caller owns every file anyway). */
+struct tree_idmap {
+	uint32_t shift;    /* host id = tree id + shift */
+	bool force;        /* every entry owned by uid:gid (+ shift) instead */
+	uint32_t uid, gid;
+};
+
+/* tree_checkout with owners mapped; the checkout lives at
+ * checkouts/<hex>.s<shift>[.u<uid>.g<gid>] (plain <hex> when map is NULL
+ * or the identity). */
+int tree_checkout_mapped(struct store *s, const struct digest *tree, const struct tree_idmap *map,
+			 char **ret_path, struct err *err);
 
 /* Writes a tree into an existing empty directory dirfd (a private copy,
  * not shared). Same attributes as tree_checkout, no hard links; dirfd's

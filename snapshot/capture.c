@@ -90,8 +90,8 @@ static int ovl_flags(struct capture *c, int fd, int *ret, struct err *err)
 static void set_owner(struct capture *c, const struct stat *st, struct tree_attr *a)
 {
 	if (c->opts && c->opts->keep_owner) {
-		a->uid = st->st_uid;
-		a->gid = st->st_gid;
+		a->uid = tree_unshift_id(st->st_uid, c->opts->id_base);
+		a->gid = tree_unshift_id(st->st_gid, c->opts->id_base);
 	} else if (c->opts) {
 		a->uid = c->opts->uid;
 		a->gid = c->opts->gid;

@@ -756,6 +756,53 @@ static void test_depth_limit(void **state)
 	OK(tree_checkout(f->s, &d, &path, &err));
 }
 
+/* Checkouts for a sandbox's user namespace: owners shifted (or forced),
+ * one checkout per map; an import under id_base shifts them back. */
+static void test_checkout_mapped_and_unshift(void **state)
+{
+	struct fixture *f = *state;
+	struct err err = {0};
+	if (geteuid() != 0)
+		skip();
+	_cleanup_(tree_freep) struct tree *t = tree_new();
+	struct tree_attr a = file_attr(f, "owned\n", 0644);
+	a.uid = 7;
+	a.gid = 8;
+	OK(tree_set(t, f->s, "d/file", &a, &err));
+	struct digest d;
+	OK(tree_write(t, f->s, &d, &err));
+	struct tree_idmap shift = {.shift = 100000};
+	struct tree_idmap force = {.shift = 100000, .force = true, .uid = 1000, .gid = 1000};
+	_cleanup_free_ char *p1 = NULL, *p2 = NULL, *p3 = NULL;
+	OK(tree_checkout_mapped(f->s, &d, &shift, &p1, &err));
+	OK(tree_checkout_mapped(f->s, &d, &force, &p2, &err));
+	OK(tree_checkout(f->s, &d, &p3, &err));
+	assert_string_not_equal(p1, p2);
+	assert_string_not_equal(p1, p3);
+	struct stat st;
+	_cleanup_free_ char *f1 = xasprintf("%s/d/file", p1);
+	_cleanup_free_ char *f2 = xasprintf("%s/d/file", p2);
+	_cleanup_free_ char *f3 = xasprintf("%s/d/file", p3);
+	assert_int_equal(stat(f1, &st), 0);
+	assert_int_equal(st.st_uid, 100007);
+	assert_int_equal(st.st_gid, 100008);
+	assert_int_equal(stat(f2, &st), 0);
+	assert_int_equal(st.st_uid, 101000);
+	assert_int_equal(stat(p2, &st), 0);
+	assert_int_equal(st.st_uid, 101000); /* the root too: the agent owns its workspace */
+	assert_int_equal(stat(f3, &st), 0);
+	assert_int_equal(st.st_uid, 7);
+	/* Importing the shifted checkout under id_base gives the tree back. */
+	_cleanup_close_ int dfd = open(p1, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct tree_import_opts io = {.keep_owner = true, .id_base = 100000};
+	struct digest back;
+	OK(tree_import_dir(f->s, dfd, &io, &back, &err));
+	assert_true(digest_equal(&back, &d));
+	assert_int_equal(tree_unshift_id(5, 100000), 65534);
+	assert_int_equal(tree_unshift_id(100000 + 65536, 100000), 65534);
+	assert_int_equal(tree_unshift_id(5, 0), 5);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -770,6 +817,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_checkout_concurrent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checkout_refuses_corrupt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_depth_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_checkout_mapped_and_unshift, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("tree", tests, NULL, NULL);
 }
