@@ -413,17 +413,28 @@ static int last_cap(void)
 	return n;
 }
 
-/* Leaves exactly the capabilities in keep[] (bounding, permitted,
- * effective, inheritable) and none ambient. */
-static int drop_caps(const unsigned *keep, size_t nkeep, int lastcap, struct err *err)
+static bool cap_kept(const unsigned *keep, size_t nkeep, unsigned cap)
 {
-	for (int cap = 0; cap <= lastcap; cap++) {
-		bool k = false;
-		for (size_t i = 0; i < nkeep; i++)
-			k |= keep[i] == (unsigned)cap;
-		if (!k && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+	for (size_t i = 0; i < nkeep; i++)
+		if (keep[i] == cap)
+			return true;
+	return false;
+}
+
+/* Shrinks the bounding set to keep[]; needs CAP_SETPCAP. */
+static int drop_bounding(const unsigned *keep, size_t nkeep, int lastcap, struct err *err)
+{
+	for (int cap = 0; cap <= lastcap; cap++)
+		if (!cap_kept(keep, nkeep, (unsigned)cap) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 &&
+		    errno != EINVAL)
 			return err_errno(err, "drop capability %d from the bounding set", cap);
-	}
+	return 0;
+}
+
+/* Leaves exactly keep[] effective and permitted, none inheritable or
+ * ambient. */
+static int set_caps(const unsigned *keep, size_t nkeep, struct err *err)
+{
 	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
 	struct __user_cap_data_struct d[2] = {{0}};
 	for (size_t i = 0; i < nkeep; i++) {
@@ -541,8 +552,9 @@ __attribute__((noreturn)) static void agent_main(struct sbx_child *c, int wfd, i
 	}
 	/* The bounding set can only shrink with CAP_SETPCAP, which the uid
 	 * change below takes away: drop it before setresuid. */
-	int r = drop_caps(cfg->build_mode ? build_caps : NULL,
-			  cfg->build_mode ? ARRAY_SIZE(build_caps) : 0, lastcap, &err);
+	const unsigned *keep = cfg->build_mode ? build_caps : NULL;
+	size_t nkeep = cfg->build_mode ? ARRAY_SIZE(build_caps) : 0;
+	int r = drop_bounding(keep, nkeep, lastcap, &err);
 	if (r < 0)
 		agent_fail(wfd, 2, &err);
 	if (setresgid(cfg->gid, cfg->gid, cfg->gid) < 0 || setresuid(cfg->uid, cfg->uid, cfg->uid) < 0) {
@@ -551,8 +563,7 @@ __attribute__((noreturn)) static void agent_main(struct sbx_child *c, int wfd, i
 	}
 	/* setresuid keeps capabilities when the uid did not change (the
 	 * unprivileged mapping), so clear them again, explicitly. */
-	if ((r = drop_caps(cfg->build_mode ? build_caps : NULL,
-			   cfg->build_mode ? ARRAY_SIZE(build_caps) : 0, -1, &err)) < 0)
+	if ((r = set_caps(keep, nkeep, &err)) < 0)
 		agent_fail(wfd, 2, &err);
 
 	if (chdir(c->workdir) < 0) {
@@ -580,6 +591,25 @@ __attribute__((noreturn)) static void agent_main(struct sbx_child *c, int wfd, i
 	agent_fail(wfd, 1, &err);
 }
 
+static int reopen_sources(struct sbx_child *c, struct err *err)
+{
+	const struct sandbox_config *cfg = c->cfg;
+	c->root_lower_fd = open(cfg->root_lower, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (c->root_lower_fd < 0)
+		return err_errno(err, "open root '%s'", cfg->root_lower);
+	if (cfg->workspace_lower) {
+		c->ws_lower_fd = open(cfg->workspace_lower, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (c->ws_lower_fd < 0)
+			return err_errno(err, "open workspace '%s'", cfg->workspace_lower);
+	}
+	for (size_t i = 0; i < cfg->nmounts; i++) {
+		c->mount_src_fds[i] = open(cfg->mounts[i].src, O_PATH | O_CLOEXEC);
+		if (c->mount_src_fds[i] < 0)
+			return err_errno(err, "open mount source '%s'", cfg->mounts[i].src);
+	}
+	return 0;
+}
+
 void sbx_child_main(struct sbx_child *c)
 {
 	const struct sandbox_config *cfg = c->cfg;
@@ -598,6 +628,15 @@ void sbx_child_main(struct sbx_child *c)
 	sigprocmask(SIG_BLOCK, &all, NULL);
 	signal(SIGCHLD, SIG_DFL);
 
+	/* Open the lowers and bind sources by path again, here: overlayfs and
+	 * bind mounts accept only mounts of the caller's own mount namespace,
+	 * and the parent's fds name the host's. Done before the maps exist,
+	 * while our fsuid is still the caller's host uid, so the caller's
+	 * access to the paths is what counts (a 0700 store dir of root's stays
+	 * traversable); the error is reported once the parent listens. */
+	struct err open_err = {0};
+	int open_r = reopen_sources(c, &open_err);
+
 	struct sbx_msg m;
 	ssize_t n;
 	do
@@ -605,6 +644,9 @@ void sbx_child_main(struct sbx_child *c)
 	while (n < 0 && errno == EINTR);
 	if (n != (ssize_t)sizeof m || m.type != SBX_MSG_GO)
 		_exit(SANDBOX_EXIT_SETUP);
+
+	if (open_r < 0)
+		child_fail(c, &open_err);
 
 	/* The maps are written now. As root the parent mapped a range that
 	 * does not include host uid 0: become inside root (host
@@ -679,7 +721,8 @@ void sbx_child_main(struct sbx_child *c)
 	 * keeps only CAP_KILL, to signal an agent of another uid. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	static const unsigned init_caps[] = {CAP_KILL};
-	drop_caps(init_caps, 1, lastcap, &err);
+	drop_bounding(init_caps, 1, lastcap, &err);
+	set_caps(init_caps, 1, &err);
 
 	struct sbx_msg ex = {.type = SBX_MSG_EXIT};
 	struct exec_report rep;

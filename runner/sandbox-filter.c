@@ -154,8 +154,8 @@ int sbx_filter_new(bool build_mode, scmp_filter_ctx *ret_ctx, struct err *err)
 				goto fail;
 		}
 	}
-	if ((r = add(ctx, SCMP_ACT_ERRNO(ENOSYS), "clone3", 0, NULL, err)) < 0)
-		goto fail;
+	/* clone3 is deliberately on no list: the default ENOSYS applies
+	 * (libseccomp refuses a rule equal to the default action). */
 
 	/* ioctl: TIOCSTI pushes input into a terminal, TIOCLINUX can too
 	 * (CVE-2017-5226, CVE-2023-1523); everything else is allowed. The
