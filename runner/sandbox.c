@@ -1,0 +1,531 @@
+/* sandbox: the parent side of a run (see sandbox.h for what a run gets and
+ * sandbox-child.c for the inside).
+ *
+ * Sequence: open the lowers and bind sources as O_PATH fds (host paths are
+ * resolved here, with the caller's view), build the seccomp filter and the
+ * cgroups (fail closed before anything runs), clone into new user, mount,
+ * pid, net, ipc and uts namespaces, write the id maps, move the child into
+ * its cgroups, tell it to go, receive either its setup error or the upper
+ * fds, relay stdio until the sandbox is gone, then hand the uppers to the
+ * capture callback. Teardown is the kernel's: when pid 1 exits the pid
+ * namespace dies; when the last upper fd closes the scratch tmpfs is freed.
+ */
+#include "runner/sandbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/fsutil.h"
+#include "lib/macros.h"
+#include "lib/xalloc.h"
+#include "runner/sandbox-int.h"
+
+#define CLONE_NS_FLAGS                                                                 \
+	(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC |    \
+	 CLONE_NEWUTS)
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uid_t sandbox_host_uid(uid_t inside)
+{
+	return geteuid() == 0 ? SANDBOX_HOST_ID_BASE + inside : geteuid();
+}
+
+/* Writes the id maps of the child's user namespace. */
+static int write_maps(pid_t pid, bool privileged, const struct sandbox_config *cfg,
+		      struct err *err)
+{
+	char path[64], map[128];
+	int r;
+	if (privileged) {
+		/* Root may map a range; the range excludes host uid 0, so no
+		 * inside id is host root. setgroups stays "allow" because the
+		 * child must drop host root's supplementary groups. */
+		snprintf(map, sizeof map, "0 %u %u\n", SANDBOX_HOST_ID_BASE, SANDBOX_HOST_ID_COUNT);
+		snprintf(path, sizeof path, "/proc/%d/uid_map", (int)pid);
+		if ((r = sbx_write_file(path, map)) < 0)
+			return err_code(err, r, "sandbox: write uid_map");
+		snprintf(path, sizeof path, "/proc/%d/gid_map", (int)pid);
+		if ((r = sbx_write_file(path, map)) < 0)
+			return err_code(err, r, "sandbox: write gid_map");
+		return 0;
+	}
+	/* setgroups "deny" before gid_map: the kernel refuses an unprivileged
+	 * gid_map otherwise, since dropping a group could grant access a
+	 * negative group permission denies (CVE-2014-8989). */
+	snprintf(path, sizeof path, "/proc/%d/setgroups", (int)pid);
+	if ((r = sbx_write_file(path, "deny")) < 0)
+		return err_code(err, r, "sandbox: write setgroups");
+	snprintf(path, sizeof path, "/proc/%d/uid_map", (int)pid);
+	snprintf(map, sizeof map, "%u %u 1\n", cfg->uid, (unsigned)geteuid());
+	if ((r = sbx_write_file(path, map)) < 0)
+		return err_code(err, r, "sandbox: write uid_map");
+	snprintf(path, sizeof path, "/proc/%d/gid_map", (int)pid);
+	snprintf(map, sizeof map, "%u %u 1\n", cfg->gid, (unsigned)getegid());
+	if ((r = sbx_write_file(path, map)) < 0)
+		return err_code(err, r, "sandbox: write gid_map");
+	return 0;
+}
+
+/* Receives one message; fds attached go to fds[] (O_CLOEXEC). Returns
+ * bytes, 0 on EOF, -errno. */
+static ssize_t recv_msg(int sock, struct sbx_msg *m, int fds[2])
+{
+	struct iovec iov = {.iov_base = m, .iov_len = sizeof *m};
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * 2)];
+		struct cmsghdr align;
+	} u;
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			    .msg_controllen = sizeof u.buf};
+	ssize_t n;
+	do
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		int got[2] = {-1, -1};
+		memcpy(got, CMSG_DATA(cm), sizeof(int) * (k > 2 ? 2 : k));
+		for (size_t i = 0; i < 2; i++) {
+			if (fds && i < k)
+				fds[i] = got[i];
+			else if (i < k)
+				close(got[i]);
+		}
+	}
+	return n;
+}
+
+/* Everything sandbox_run must undo, on every path. */
+struct run_state {
+	int root_lower_fd, ws_lower_fd;
+	int *src_fds;
+	size_t nsrc;
+	int sock[2];
+	int out[2], errp[2];
+	int master, slave;
+	int sigfd;
+	int uppers[2];
+	sigset_t oldmask;
+	bool mask_set;
+	struct termios saved_tio;
+	bool tio_set;
+	scmp_filter_ctx filter;
+	struct sbx_cgroups cg;
+	pid_t pid;
+};
+
+static void closefd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+static void run_state_release(struct run_state *s)
+{
+	if (s->pid > 0) {
+		kill(s->pid, SIGKILL);
+		while (waitpid(s->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		s->pid = -1;
+	}
+	if (s->tio_set)
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &s->saved_tio);
+	if (s->mask_set)
+		sigprocmask(SIG_SETMASK, &s->oldmask, NULL);
+	closefd(&s->root_lower_fd);
+	closefd(&s->ws_lower_fd);
+	for (size_t i = 0; i < s->nsrc; i++)
+		closefd(&s->src_fds[i]);
+	free(s->src_fds);
+	closefd(&s->sock[0]);
+	closefd(&s->sock[1]);
+	closefd(&s->out[0]);
+	closefd(&s->out[1]);
+	closefd(&s->errp[0]);
+	closefd(&s->errp[1]);
+	closefd(&s->master);
+	closefd(&s->slave);
+	closefd(&s->sigfd);
+	closefd(&s->uppers[0]);
+	closefd(&s->uppers[1]);
+	if (s->filter)
+		seccomp_release(s->filter);
+	sbx_cgroups_release(&s->cg);
+}
+
+static int open_path(const char *what, const char *path, bool dir, struct err *err)
+{
+	int fd = open(path, O_PATH | O_CLOEXEC | (dir ? O_DIRECTORY : 0));
+	if (fd < 0)
+		return err_errno(err, "sandbox: open %s '%s'", what, path);
+	return fd;
+}
+
+static void copy_out(int from, int to, int capture, bool *open_)
+{
+	char buf[65536];
+	ssize_t n = read(from, buf, sizeof buf);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		*open_ = false;
+		return;
+	}
+	(void)fs_write_all(to, buf, (size_t)n);
+	if (capture >= 0)
+		(void)fs_write_all(capture, buf, (size_t)n);
+}
+
+static void sync_winsize(int master)
+{
+	struct winsize ws;
+	if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0 || ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0)
+		ioctl(master, TIOCSWINSZ, &ws);
+}
+
+static int setup_tty(struct run_state *s, const struct sandbox_config *cfg, struct err *err)
+{
+	s->master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (s->master < 0 || grantpt(s->master) < 0 || unlockpt(s->master) < 0)
+		return err_errno(err, "sandbox: open pty");
+	char name[128];
+	if (ptsname_r(s->master, name, sizeof name) != 0)
+		return err_errno(err, "sandbox: ptsname");
+	s->slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (s->slave < 0)
+		return err_errno(err, "sandbox: open '%s'", name);
+	sync_winsize(s->master);
+	if (cfg->interactive && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &s->saved_tio) == 0) {
+		struct termios raw = s->saved_tio;
+		cfmakeraw(&raw);
+		if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0)
+			s->tio_set = true;
+	}
+	return 0;
+}
+
+/* Relays stdio and signals until pid 1 is gone and every stream hit EOF;
+ * enforces the timeout. Fills *exit_msg when init reported. */
+static void relay(struct run_state *s, const struct sandbox_config *cfg, uint64_t timeout_ms,
+		  struct sbx_msg *exit_msg, bool *got_exit, bool *timed_out)
+{
+	bool sock_open = true, out_open = s->out[0] >= 0, err_open = s->errp[0] >= 0;
+	bool master_open = s->master >= 0;
+	bool in_open = s->master >= 0 && cfg->interactive;
+	uint64_t start = now_ms();
+	uint64_t deadline = timeout_ms ? start + timeout_ms : UINT64_MAX, kill_at = UINT64_MAX;
+
+	while (sock_open || out_open || err_open || master_open) {
+		struct pollfd pf[6];
+		int n = 0, isock = -1, isig = -1, iout = -1, ierr = -1, imaster = -1, iin = -1;
+		if (sock_open)
+			pf[isock = n++] = (struct pollfd){s->sock[0], POLLIN, 0};
+		pf[isig = n++] = (struct pollfd){s->sigfd, POLLIN, 0};
+		if (out_open)
+			pf[iout = n++] = (struct pollfd){s->out[0], POLLIN, 0};
+		if (err_open)
+			pf[ierr = n++] = (struct pollfd){s->errp[0], POLLIN, 0};
+		if (master_open)
+			pf[imaster = n++] = (struct pollfd){s->master, POLLIN, 0};
+		if (in_open)
+			pf[iin = n++] = (struct pollfd){STDIN_FILENO, POLLIN, 0};
+		uint64_t t = now_ms(), next = deadline < kill_at ? deadline : kill_at;
+		int wait = next == UINT64_MAX ? -1 : next <= t ? 0 : (int)(next - t > 60000 ? 60000 : next - t);
+		int r = poll(pf, (nfds_t)n, wait);
+		t = now_ms();
+		if (t >= deadline) {
+			/* Timeout: SIGTERM to the whole sandbox (init signals
+			 * every process), SIGKILL to pid 1 after the grace. */
+			*timed_out = true;
+			kill(s->pid, SIGTERM);
+			deadline = UINT64_MAX;
+			kill_at = t + SANDBOX_KILL_GRACE_MS;
+		}
+		if (t >= kill_at) {
+			kill(s->pid, SIGKILL);
+			kill_at = UINT64_MAX;
+		}
+		if (r <= 0)
+			continue;
+		if (isock >= 0 && pf[isock].revents) {
+			struct sbx_msg m;
+			ssize_t k = recv_msg(s->sock[0], &m, NULL);
+			if (k == (ssize_t)sizeof m &&
+			    (m.type == SBX_MSG_EXIT || m.type == SBX_MSG_ERR)) {
+				/* ERR here: the agent failed a step before exec. */
+				*exit_msg = m;
+				*got_exit = true;
+			} else if (k <= 0) {
+				sock_open = false;
+			}
+		}
+		if (pf[isig].revents) {
+			struct signalfd_siginfo si;
+			if (read(s->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+				if (si.ssi_signo == SIGWINCH && s->master >= 0)
+					sync_winsize(s->master);
+				else if (si.ssi_signo != SIGCHLD)
+					kill(s->pid, (int)si.ssi_signo);
+			}
+		}
+		if (iout >= 0 && pf[iout].revents)
+			copy_out(s->out[0], STDOUT_FILENO, cfg->stdout_capture_fd, &out_open);
+		if (ierr >= 0 && pf[ierr].revents)
+			copy_out(s->errp[0], STDERR_FILENO, cfg->stderr_capture_fd, &err_open);
+		if (imaster >= 0 && pf[imaster].revents)
+			copy_out(s->master, STDOUT_FILENO, cfg->stdout_capture_fd, &master_open);
+		if (iin >= 0 && pf[iin].revents) {
+			char buf[4096];
+			ssize_t k = read(STDIN_FILENO, buf, sizeof buf);
+			if (k > 0)
+				(void)fs_write_all(s->master, buf, (size_t)k);
+			else if (k == 0 || errno != EINTR)
+				in_open = false;
+		}
+	}
+}
+
+static int run_inner(struct run_state *s, const struct sandbox_config *cfg, bool privileged,
+		     uint64_t memory, uint64_t pids, uint64_t disk,
+		     int (*capture)(int, int, void *, struct err *), void *userdata,
+		     struct sandbox_result *ret, struct err *err)
+{
+	const struct sandbox_limits *lim = &cfg->limits;
+	int r;
+	_cleanup_buf_ struct buf enforced = BUF_INIT;
+
+	if ((r = s->root_lower_fd = open_path("root", cfg->root_lower, true, err)) < 0)
+		return r;
+	if (cfg->workspace_lower &&
+	    (r = s->ws_lower_fd = open_path("workspace", cfg->workspace_lower, true, err)) < 0)
+		return r;
+	s->src_fds = xcalloc(cfg->nmounts ? cfg->nmounts : 1, sizeof(int));
+	for (size_t i = 0; i < cfg->nmounts; i++)
+		s->src_fds[i] = -1;
+	s->nsrc = cfg->nmounts;
+	for (size_t i = 0; i < cfg->nmounts; i++)
+		if ((r = s->src_fds[i] = open_path("mount source", cfg->mounts[i].src, false, err)) < 0)
+			return r;
+
+	/* Fail closed: no seccomp, no run. */
+	if ((r = sbx_filter_new(cfg->build_mode, &s->filter, err)) < 0) {
+		err_prefix(err, "sandbox: seccomp unavailable");
+		return r;
+	}
+	sbx_cgroups_setup(&s->cg, lim, memory, pids, &enforced);
+	buf_printf(&enforced, "; disk: tmpfs size=%llu", (unsigned long long)disk);
+	snprintf(ret->enforced, sizeof ret->enforced, "%s", enforced.data);
+
+	if (cfg->tty) {
+		if ((r = setup_tty(s, cfg, err)) < 0)
+			return r;
+	} else {
+		if (cfg->stdout_capture_fd >= 0 && pipe2(s->out, O_CLOEXEC) < 0) {
+			r = err_errno(err, "sandbox: pipe");
+			return r;
+		}
+		if (cfg->stderr_capture_fd >= 0 && pipe2(s->errp, O_CLOEXEC) < 0) {
+			r = err_errno(err, "sandbox: pipe");
+			return r;
+		}
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, s->sock) < 0) {
+		r = err_errno(err, "sandbox: socketpair");
+		return r;
+	}
+
+	/* Signals we forward are taken from a signalfd while we run; the
+	 * child inherits the mask and init waits for them with sigwaitinfo. */
+	sigset_t fwd;
+	sigemptyset(&fwd);
+	int fwd_sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH, SIGUSR1, SIGUSR2, SIGCHLD};
+	for (size_t i = 0; i < ARRAY_SIZE(fwd_sigs); i++)
+		sigaddset(&fwd, fwd_sigs[i]);
+	if (sigprocmask(SIG_BLOCK, &fwd, &s->oldmask) < 0) {
+		r = err_errno(err, "sandbox: sigprocmask");
+		return r;
+	}
+	s->mask_set = true;
+	s->sigfd = signalfd(-1, &fwd, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (s->sigfd < 0) {
+		r = err_errno(err, "sandbox: signalfd");
+		return r;
+	}
+
+	struct sbx_child c = {
+		.cfg = cfg,
+		.sock = s->sock[1],
+		.root_lower_fd = s->root_lower_fd,
+		.ws_lower_fd = s->ws_lower_fd,
+		.mount_src_fds = s->src_fds,
+		.stdin_fd = cfg->interactive ? STDIN_FILENO : -1,
+		.stdout_fd = s->out[1] >= 0 ? s->out[1] : STDOUT_FILENO,
+		.stderr_fd = s->errp[1] >= 0 ? s->errp[1] : STDERR_FILENO,
+		.tty_slave_fd = s->slave,
+		.privileged = privileged,
+		.disk_bytes = disk,
+		.memory_bytes = memory,
+		.pids = pids,
+		.rlimit_memory = !s->cg.memory,
+		.rlimit_pids = !s->cg.pids,
+		.filter = s->filter,
+		.workdir = cfg->workdir ? cfg->workdir : cfg->workspace_lower ? "/workspace" : "/",
+		.hostname = cfg->hostname ? cfg->hostname : "airlock",
+	};
+
+	uint64_t t0 = now_ms();
+	/* The raw syscall forks like fork(2) (no new stack): the child runs
+	 * on a copy of ours-> It is pid 1 of the new pid namespace. */
+	long pid = syscall(SYS_clone, (unsigned long)(SIGCHLD | CLONE_NS_FLAGS), NULL, NULL, NULL, 0L);
+	if (pid < 0) {
+		r = err_errno(err, "sandbox: clone new namespaces (user namespaces unavailable?)");
+		return r;
+	}
+	if (pid == 0) {
+		close(s->sock[0]);
+		sbx_child_main(&c);
+	}
+	s->pid = (pid_t)pid;
+	closefd(&s->sock[1]);
+	closefd(&s->out[1]);
+	closefd(&s->errp[1]);
+	closefd(&s->slave);
+
+	if ((r = write_maps(s->pid, privileged, cfg, err)) < 0)
+		return r;
+	if (s->cg.version && (r = sbx_cgroups_join(&s->cg, s->pid, err)) < 0) {
+		err_prefix(err, "sandbox");
+		return r;
+	}
+	struct sbx_msg m = {.type = SBX_MSG_GO};
+	if (send(s->sock[0], &m, sizeof m, MSG_NOSIGNAL) < 0) {
+		r = err_errno(err, "sandbox: start child");
+		return r;
+	}
+	ssize_t k = recv_msg(s->sock[0], &m, s->uppers);
+	if (k != (ssize_t)sizeof m || m.type != SBX_MSG_READY) {
+		if (k == (ssize_t)sizeof m && m.type == SBX_MSG_ERR) {
+			*err = m.err;
+			r = m.err.code < 0 ? m.err.code : -EIO;
+		} else {
+			r = err_set(err, -EIO, "sandbox: child died during setup");
+		}
+		return r;
+	}
+	ret->protections = SANDBOX_P_USERNS | SANDBOX_P_MNTNS | SANDBOX_P_PIDNS |
+			   SANDBOX_P_NETNS | SANDBOX_P_IPCNS | SANDBOX_P_UTSNS |
+			   SANDBOX_P_CGROUPNS | SANDBOX_P_SECCOMP | SANDBOX_P_NONEWPRIVS |
+			   SANDBOX_P_OVERLAY | SANDBOX_P_DISK;
+	if (!cfg->build_mode)
+		ret->protections |= SANDBOX_P_CAPS_DROPPED | SANDBOX_P_UNPRIV_UID;
+	if (s->cg.memory)
+		ret->protections |= SANDBOX_P_MEMORY_CG;
+	if (s->cg.pids)
+		ret->protections |= SANDBOX_P_PIDS_CG;
+	if (s->cg.cpu)
+		ret->protections |= SANDBOX_P_CPU_CG;
+
+	struct sbx_msg ex = {0};
+	bool got_exit = false, timed_out = false;
+	relay(s, cfg, lim->timeout_ms, &ex, &got_exit, &timed_out);
+
+	int st = 0;
+	struct rusage ru = {0};
+	while (wait4(s->pid, &st, 0, &ru) < 0 && errno == EINTR)
+		;
+	s->pid = -1;
+	ret->duration_ms = now_ms() - t0;
+	ret->max_rss_kb = (uint64_t)ru.ru_maxrss;
+	ret->user_cpu_ms = (uint64_t)ru.ru_utime.tv_sec * 1000 + (uint64_t)ru.ru_utime.tv_usec / 1000;
+	ret->sys_cpu_ms = (uint64_t)ru.ru_stime.tv_sec * 1000 + (uint64_t)ru.ru_stime.tv_usec / 1000;
+
+	if (timed_out) {
+		ret->timed_out = true;
+		ret->exit_code = SANDBOX_EXIT_TIMEOUT;
+	} else if (got_exit && ex.type == SBX_MSG_ERR) {
+		*err = ex.err;
+		return ex.err.code < 0 ? ex.err.code : -EIO;
+	} else if (!got_exit) {
+		if (WIFEXITED(st) && WEXITSTATUS(st) == SANDBOX_EXIT_SETUP)
+			r = err_set(err, -EIO, "sandbox: init failed after setup");
+		else
+			r = err_set(err, -EIO, "sandbox: init died (status 0x%x)", st);
+		return r;
+	} else if (ex.exec_errno) {
+		int e = ex.exec_errno;
+		ret->exit_code = (e == ENOENT || e == ENOTDIR || e == ELOOP) ? SANDBOX_EXIT_NOTFOUND
+									   : SANDBOX_EXIT_NOEXEC;
+		snprintf(ret->message, sizeof ret->message, "%s", ex.err.msg);
+	} else if (WIFEXITED(ex.status)) {
+		ret->exit_code = WEXITSTATUS(ex.status);
+	} else if (WIFSIGNALED(ex.status)) {
+		ret->term_signal = WTERMSIG(ex.status);
+		ret->exit_code = 128 + ret->term_signal;
+	}
+
+	if (capture)
+		return capture(s->uppers[0], s->uppers[1], userdata, err);
+	return 0;
+}
+
+int sandbox_run(const struct sandbox_config *cfg,
+		int (*capture)(int upper_root_dfd, int upper_ws_dfd, void *userdata,
+			       struct err *err),
+		void *userdata, struct sandbox_result *ret, struct err *err)
+{
+	memset(ret, 0, sizeof *ret);
+	if (!cfg->root_lower || !cfg->argv || !cfg->argv[0] || !cfg->envp)
+		return err_set(err, -EINVAL, "sandbox: root, argv and envp are required");
+	if ((cfg->uid == 0 || cfg->gid == 0) && !cfg->build_mode)
+		return err_set(err, -EPERM, "sandbox: refusing to run the agent as root (uid/gid 0)");
+	bool privileged = geteuid() == 0;
+	if (privileged && (cfg->uid >= SANDBOX_HOST_ID_COUNT || cfg->gid >= SANDBOX_HOST_ID_COUNT))
+		return err_set(err, -EINVAL, "sandbox: uid/gid must be below %u", SANDBOX_HOST_ID_COUNT);
+	for (size_t i = 0; i < cfg->nmounts; i++)
+		if (!cfg->mounts[i].src || !cfg->mounts[i].dst || cfg->mounts[i].dst[0] != '/')
+			return err_set(err, -EINVAL, "sandbox: mount %zu: destination must be absolute", i);
+
+	const struct sandbox_limits *lim = &cfg->limits;
+	uint64_t memory = lim->memory_bytes ? lim->memory_bytes : SANDBOX_DEFAULT_MEMORY;
+	uint64_t pids = lim->pids ? lim->pids : SANDBOX_DEFAULT_PIDS;
+	uint64_t disk = lim->disk_bytes ? lim->disk_bytes : SANDBOX_DEFAULT_DISK;
+
+	struct run_state s = {
+		.root_lower_fd = -1, .ws_lower_fd = -1, .sock = {-1, -1}, .out = {-1, -1},
+		.errp = {-1, -1}, .master = -1, .slave = -1, .sigfd = -1, .uppers = {-1, -1},
+		.pid = -1,
+	};
+	int r = run_inner(&s, cfg, privileged, memory, pids, disk, capture, userdata, ret, err);
+	run_state_release(&s);
+	return r < 0 ? r : 0;
+}
