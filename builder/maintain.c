@@ -88,6 +88,15 @@ static bool ends_with(const char *s, const char *suffix)
 	return a >= b && !strcmp(s + a - b, suffix);
 }
 
+static bool is_blob_key(const char *key)
+{
+	static const char *const blob_keys[] = {"recipe", "lock", "stdout", "stderr"};
+	for (size_t i = 0; i < ARRAY_SIZE(blob_keys); i++)
+		if (!strcmp(key, blob_keys[i]))
+			return true;
+	return ends_with(key, "_blob") || ends_with(key, "blobs");
+}
+
 static int mark_value(struct marker *m, json_t *v, const char *key)
 {
 	int r = 0;
@@ -112,8 +121,10 @@ static int mark_value(struct marker *m, json_t *v, const char *key)
 			r = mark_tree(m, &d, 0);
 		else if (!strcmp(key, "image") || ends_with(key, "manifest") || ends_with(key, "record"))
 			r = mark_json(m, &d);
-		else
+		else if (is_blob_key(key))
 			r = mark_blob(m, &d);
+		/* Any other digest-looking string is data (an argv word, a
+		 * label): not a reference, so it can neither keep nor fail. */
 	}
 	return r;
 }

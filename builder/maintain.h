@@ -2,11 +2,13 @@
  *
  * Reference rule (shared by every JSON document airlock stores: image
  * manifests, run records): a string value "sha256:<hex>" refers to another
- * object; its key says the object's type. Keys ending in "tree" name tree
- * objects (walked recursively); the key "image" and keys ending in
- * "manifest" or "record" name JSON documents (walked by the same rule);
- * any other key names a blob. An array takes its key's type. The roots are
- * every ref in refs/{tags,images,cache,runs}.
+ * object when its key says so, and the key gives the object's type: keys
+ * ending in "tree" name tree objects (walked recursively); the key "image"
+ * and keys ending in "manifest" or "record" name JSON documents (walked by
+ * the same rule); the keys "recipe", "lock", "stdout", "stderr" and keys
+ * ending in "_blob" or "blobs" name blobs. An array takes its key's type.
+ * Any other string is data, whatever it looks like. The roots are every
+ * ref in refs/{tags,images,cache,runs}.
  */
 #ifndef AIRLOCK_BUILDER_MAINTAIN_H
 #define AIRLOCK_BUILDER_MAINTAIN_H
