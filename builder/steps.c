@@ -16,6 +16,7 @@
 #include "lib/macros.h"
 #include "lib/tree.h"
 #include "lib/xalloc.h"
+#include "runner/run.h"
 
 int step_env_init(struct step_env *env, struct store *s, const char *recipe_path, struct err *err)
 {
@@ -233,6 +234,11 @@ int step_prepare(struct step_env *env, const struct recipe_step *st, json_t *ste
 int step_execute(struct step_env *env, const struct recipe_step *st, const struct manifest *cur,
 		 const struct step_prepared *prep, struct digest *ret_tree, struct err *err)
 {
+	if (st->op == RECIPE_RUN) {
+		_cleanup_free_ char **argv = xcalloc(st->nargs + 1, sizeof *argv);
+		memcpy(argv, st->args, st->nargs * sizeof *argv);
+		return run_build_step(env->s, cur, argv, ret_tree, err);
+	}
 	_cleanup_(tree_freep) struct tree *root = NULL;
 	int r = tree_load(env->s, &cur->tree, &root, err);
 	if (r < 0)
@@ -243,9 +249,6 @@ int step_execute(struct step_env *env, const struct recipe_step *st, const struc
 		break;
 	case RECIPE_COPY:
 		r = execute_copy(env, st, root, prep, err);
-		break;
-	case RECIPE_RUN:
-		r = err_set(err, -ENOSYS, "RUN: the sandbox runner is not part of this build yet");
 		break;
 	default:
 		r = err_set(err, -EINVAL, "internal: step '%s' has no tree effect", st->canonical);
