@@ -49,6 +49,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/buf.h"
 #include "lib/err.h"
 #include "runner/sandbox.h"
 
@@ -818,6 +819,23 @@ static void test_everyday_tools(void **state)
 	assert_non_null(strstr(o.out, "py 1000"));
 }
 
+static void test_doctor(void **state)
+{
+	(void)state;
+	struct buf report = BUF_INIT;
+	unsigned prot = 0;
+	struct err err = {0};
+	assert_int_equal(sandbox_doctor(&report, &prot, &err), 0);
+	assert_non_null(strstr(report.data, "user namespace:"));
+	assert_non_null(strstr(report.data, "limits: memory:"));
+	if (g_have_userns) {
+		assert_true(prot & SANDBOX_P_USERNS);
+		assert_true(prot & SANDBOX_P_OVERLAY);
+		assert_true(prot & SANDBOX_P_SECCOMP);
+	}
+	buf_release(&report);
+}
+
 int main(int argc, char **argv)
 {
 	const char *slash = strrchr(argv[0], '/');
@@ -848,6 +866,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_disk_limit),
 		cmocka_unit_test(test_unprivileged_caller),
 		cmocka_unit_test(test_everyday_tools),
+		cmocka_unit_test(test_doctor),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
