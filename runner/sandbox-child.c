@@ -297,6 +297,22 @@ static int setup_root(struct sbx_child *c, int *ret_root_upper, int *ret_ws_uppe
 		if (mkdir(dirs[i], 0755) < 0)
 			return err_errno(err, "mkdir '%s'", dirs[i]);
 
+	/* The root of an overlay shows its upper's owner and mode: give the
+	 * uppers those of their lowers, so /workspace is the agent's if the
+	 * workspace is. (An owner not mapped into the namespace cannot be set;
+	 * the directory then stays the namespace root's.) */
+	{
+		struct stat st;
+		if (fstat(c->root_lower_fd, &st) == 0) {
+			(void)!chown(SCRATCH "/ru", st.st_uid, st.st_gid);
+			chmod(SCRATCH "/ru", st.st_mode & 07777);
+		}
+		if (cfg->workspace_lower && fstat(c->ws_lower_fd, &st) == 0) {
+			(void)!chown(SCRATCH "/wu", st.st_uid, st.st_gid);
+			chmod(SCRATCH "/wu", st.st_mode & 07777);
+		}
+	}
+
 	/* Skeleton lower: mount points the image lacks, so they never show
 	 * up in the captured root upper. */
 	_cleanup_close_ int skelfd = open(SCRATCH "/s", O_PATH | O_DIRECTORY | O_CLOEXEC);

@@ -38,7 +38,7 @@ static const char *const allowed[] = {
 	"getppid", "getpriority", "getrandom", "getresgid", "getresuid", "getrlimit", "getrusage",
 	"getsid", "getsockname", "getsockopt", "gettid", "gettimeofday", "getuid", "getxattr",
 	"inotify_add_watch", "inotify_init", "inotify_init1", "inotify_rm_watch", "io_cancel",
-	"io_destroy", "io_getevents", "io_pgetevents", "io_setup", "io_submit", "ioctl",
+	"io_destroy", "io_getevents", "io_pgetevents", "io_setup", "io_submit",
 	"ioprio_get", "ioprio_set", "kill", "landlock_add_rule", "landlock_create_ruleset",
 	"landlock_restrict_self", "lchown", "lgetxattr", "link", "linkat", "listen", "listxattr",
 	"llistxattr", "lremovexattr", "lseek", "lsetxattr", "lstat", "madvise", "map_shadow_stack",
@@ -158,13 +158,28 @@ int sbx_filter_new(bool build_mode, scmp_filter_ctx *ret_ctx, struct err *err)
 	 * (libseccomp refuses a rule equal to the default action). */
 
 	/* ioctl: TIOCSTI pushes input into a terminal, TIOCLINUX can too
-	 * (CVE-2017-5226, CVE-2023-1523); everything else is allowed. The
-	 * command is 32 bits: compare the low half only. */
+	 * (CVE-2017-5226, CVE-2023-1523). The kernel truncates the command to
+	 * 32 bits, so only the low half is compared (a 64-bit compare is
+	 * bypassed by setting high bits). libseccomp lets an unconditional
+	 * allow swallow conditional denies, so the allow rules are written to
+	 * cover everything except the two commands. */
 	{
-		struct scmp_arg_cmp a[] = {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCSTI)};
-		struct scmp_arg_cmp b[] = {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCLINUX)};
-		if ((r = add(ctx, SCMP_ACT_ERRNO(EPERM), "ioctl", 1, a, err)) < 0 ||
-		    (r = add(ctx, SCMP_ACT_ERRNO(EPERM), "ioctl", 1, b, err)) < 0)
+		static const struct scmp_arg_cmp allow_ranges[] = {
+			SCMP_A1_32(SCMP_CMP_LT, TIOCSTI),
+			SCMP_A1_32(SCMP_CMP_GT, TIOCLINUX),
+		};
+		for (size_t i = 0; i < ARRAY_SIZE(allow_ranges); i++)
+			if ((r = add(ctx, SCMP_ACT_ALLOW, "ioctl", 1, &allow_ranges[i], err)) < 0)
+				goto fail;
+		for (unsigned long v = TIOCSTI + 1; v < TIOCLINUX; v++) {
+			struct scmp_arg_cmp a = SCMP_A1_32(SCMP_CMP_EQ, v);
+			if ((r = add(ctx, SCMP_ACT_ALLOW, "ioctl", 1, &a, err)) < 0)
+				goto fail;
+		}
+		struct scmp_arg_cmp a = SCMP_A1_32(SCMP_CMP_EQ, TIOCSTI);
+		struct scmp_arg_cmp b = SCMP_A1_32(SCMP_CMP_EQ, TIOCLINUX);
+		if ((r = add(ctx, SCMP_ACT_ERRNO(EPERM), "ioctl", 1, &a, err)) < 0 ||
+		    (r = add(ctx, SCMP_ACT_ERRNO(EPERM), "ioctl", 1, &b, err)) < 0)
 			goto fail;
 	}
 	*ret_ctx = ctx;

@@ -81,6 +81,7 @@ static char *cgroup_own(const char *ctrl)
 		char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
 		if (!c2)
 			continue;
+		*c1 = '\0';
 		*c2 = '\0';
 		if (!ctrl && !strcmp(line, "0") && c1[1] == '\0')
 			return xstrdup(c2 + 1);

@@ -529,3 +529,109 @@ int sandbox_run(const struct sandbox_config *cfg,
 	run_state_release(&s);
 	return r < 0 ? r : 0;
 }
+
+/* ---- doctor ---- */
+
+struct probe {
+	unsigned prot;
+	char text[3072];
+};
+
+static void probe_line(struct probe *p, unsigned bit, const char *what, int ok, int e)
+{
+	size_t n = strlen(p->text);
+	if (ok) {
+		p->prot |= bit;
+		snprintf(p->text + n, sizeof p->text - n, "%s: ok\n", what);
+	} else {
+		snprintf(p->text + n, sizeof p->text - n, "%s: missing: %s\n", what, strerror(e));
+	}
+}
+
+/* Runs in a forked child: tries each namespace and an overlay mount in a
+ * user namespace of its own. */
+__attribute__((noreturn)) static void probe_child(int wfd)
+{
+	struct probe p = {0};
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+	int ok = unshare(CLONE_NEWUSER) == 0;
+	probe_line(&p, SANDBOX_P_USERNS, "user namespace", ok, errno);
+	if (ok) {
+		char map[64];
+		sbx_write_file("/proc/self/setgroups", "deny");
+		snprintf(map, sizeof map, "0 %u 1\n", (unsigned)uid);
+		sbx_write_file("/proc/self/uid_map", map);
+		snprintf(map, sizeof map, "0 %u 1\n", (unsigned)gid);
+		sbx_write_file("/proc/self/gid_map", map);
+		static const struct {
+			int flag;
+			unsigned bit;
+			const char *name;
+		} ns[] = {
+			{CLONE_NEWNS, SANDBOX_P_MNTNS, "mount namespace"},
+			{CLONE_NEWPID, SANDBOX_P_PIDNS, "pid namespace"},
+			{CLONE_NEWNET, SANDBOX_P_NETNS, "network namespace"},
+			{CLONE_NEWIPC, SANDBOX_P_IPCNS, "ipc namespace"},
+			{CLONE_NEWUTS, SANDBOX_P_UTSNS, "uts namespace"},
+			{CLONE_NEWCGROUP, SANDBOX_P_CGROUPNS, "cgroup namespace"},
+		};
+		for (size_t i = 0; i < ARRAY_SIZE(ns); i++) {
+			int r = unshare(ns[i].flag);
+			probe_line(&p, ns[i].bit, ns[i].name, r == 0, errno);
+		}
+		int r = -1;
+		if ((p.prot & SANDBOX_P_MNTNS) && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
+		    mount("airlock", "/tmp", "tmpfs", 0, "size=1m") == 0 && mkdir("/tmp/l", 0755) == 0 &&
+		    mkdir("/tmp/u", 0755) == 0 && mkdir("/tmp/w", 0755) == 0 && mkdir("/tmp/m", 0755) == 0)
+			r = mount("overlay", "/tmp/m", "overlay", 0,
+				  "lowerdir=/tmp/l,upperdir=/tmp/u,workdir=/tmp/w,userxattr");
+		probe_line(&p, SANDBOX_P_OVERLAY | SANDBOX_P_DISK, "overlayfs in a user namespace", r == 0,
+			   errno);
+	}
+	scmp_filter_ctx ctx = NULL;
+	struct err e = {0};
+	ok = prctl(PR_GET_SECCOMP, 0, 0, 0, 0) >= 0 && sbx_filter_new(false, &ctx, &e) == 0;
+	probe_line(&p, SANDBOX_P_SECCOMP | SANDBOX_P_NONEWPRIVS | SANDBOX_P_CAPS_DROPPED,
+		   "seccomp filter", ok, errno);
+	if (ctx)
+		seccomp_release(ctx);
+	(void)!write(wfd, &p, sizeof p);
+	_exit(0);
+}
+
+int sandbox_doctor(struct buf *report, unsigned *ret_protections, struct err *err)
+{
+	int pfd[2];
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return err_errno(err, "doctor: pipe");
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return err_errno(err, "doctor: fork");
+	}
+	if (pid == 0) {
+		close(pfd[0]);
+		probe_child(pfd[1]);
+	}
+	close(pfd[1]);
+	struct probe p = {0};
+	ssize_t n;
+	do
+		n = read(pfd[0], &p, sizeof p);
+	while (n < 0 && errno == EINTR);
+	close(pfd[0]);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	if (n != (ssize_t)sizeof p)
+		return err_set(err, -EIO, "doctor: probe died");
+	buf_puts(report, p.text);
+	if (!(p.prot & SANDBOX_P_USERNS) || !(p.prot & SANDBOX_P_OVERLAY) ||
+	    !(p.prot & SANDBOX_P_SECCOMP))
+		buf_puts(report, "sandbox: UNAVAILABLE (runs will fail closed)\n");
+	p.prot |= SANDBOX_P_UNPRIV_UID;
+	sbx_cgroups_describe(report, &p.prot);
+	*ret_protections = p.prot;
+	return 0;
+}
