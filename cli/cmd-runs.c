@@ -66,7 +66,7 @@ int cmd_runs(struct cli *cli, int argc, char **argv)
 			json_array_append_new(all, rec);
 			continue;
 		}
-		printf("%-23s %-20s %-16.16s %5lld  ", id,
+		printf("%-30s %-20s %-16.16s %5lld  ", id,
 		       json_string_value(json_object_get(rec, "started")) ?: "",
 		       json_string_value(json_object_get(rec, "image_name")) ?: "",
 		       (long long)json_integer_value(json_object_get(json_object_get(rec, "exit"), "code")));

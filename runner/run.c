@@ -27,12 +27,13 @@ static void make_run_id(char *out, size_t len)
 {
 	struct timespec ts;
 	struct tm tm;
-	char rnd[7];
+	char rnd[5];
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	fs_random_hex(rnd, 6);
-	snprintf(out, len, "%04d%02d%02d-%02d%02d%02d-%s", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-		 tm.tm_hour, tm.tm_min, tm.tm_sec, rnd);
+	fs_random_hex(rnd, 4);
+	/* Sorts by start time (to the microsecond), so "last" is the newest. */
+	snprintf(out, len, "%04d%02d%02d-%02d%02d%02d.%06ld-%s", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000, rnd);
 }
 
 static void rfc3339_now(char *out, size_t len)

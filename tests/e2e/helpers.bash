@@ -1,3 +1,5 @@
+bats_require_minimum_version 1.5.0
+
 # Shared set-up for the end-to-end tests. $AIRLOCK is the binary under
 # test, $AIRLOCK_TOP the source tree, $AIRLOCK_TEST_TMP a scratch tmpfs.
 
