@@ -878,6 +878,89 @@ int deb_fetch(const struct deb_pkg *p, int cache_dfd, deb_progress_fn progress,
 	return download(p, cache_dfd, final_name, progress, userdata, ret_fd, err);
 }
 
+/* Moves every .deb in t whose digest one of l's missing packages wants
+ * into the cache under its digest; anything else is left to be removed
+ * with t. */
+static void adopt_downloads(const struct deb_lock *l, struct tmpdir *t, int cache_dfd,
+			    deb_progress_fn progress, void *userdata)
+{
+	int dup_fd = fcntl(t->dfd, F_DUPFD_CLOEXEC, 0);
+	if (dup_fd < 0)
+		return;
+	DIR *d = fdopendir(dup_fd);
+	if (!d) {
+		close(dup_fd);
+		return;
+	}
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		if (n <= 4 || strcmp(de->d_name + n - 4, ".deb"))
+			continue;
+		_cleanup_close_ int fd = openat(t->dfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		char hex[DIGEST_HEX_LEN + 1];
+		uint64_t size = 0;
+		if (fd < 0 || hash_fd(fd, hex, &size, de->d_name, NULL) < 0)
+			continue;
+		for (size_t i = 0; i < l->n; i++) {
+			if (strcmp(l->pkgs[i].sha256, hex) || l->pkgs[i].size != size)
+				continue;
+			char final_name[DIGEST_HEX_LEN + 5];
+			snprintf(final_name, sizeof final_name, "%s.deb", hex);
+			if (fsync(fd) == 0 &&
+			    renameat2(t->dfd, de->d_name, cache_dfd, final_name, RENAME_NOREPLACE) == 0 &&
+			    progress)
+				progress(l->pkgs[i].name, size, userdata);
+			break;
+		}
+	}
+	closedir(d);
+	fs_fsync(cache_dfd);
+}
+
+int deb_prefetch(const struct deb_lock *l, int cache_dfd, deb_progress_fn progress,
+		 void *userdata, struct err *err)
+{
+	char **specs = xcalloc(l->n + 8, sizeof *specs);
+	size_t argc = 0, missing = 0;
+	specs[argc++] = xstrdup("apt-get");
+	specs[argc++] = xstrdup("-q");
+	if (geteuid() == 0) {
+		specs[argc++] = xstrdup("-o");
+		specs[argc++] = xstrdup("APT::Sandbox::User=root");
+	}
+	specs[argc++] = xstrdup("download");
+	specs[argc++] = xstrdup("--");
+	for (size_t i = 0; i < l->n; i++) {
+		const struct deb_pkg *p = &l->pkgs[i];
+		char final_name[DIGEST_HEX_LEN + 5];
+		if (pkg_invalid_field(p))
+			continue; /* deb_fetch reports it */
+		snprintf(final_name, sizeof final_name, "%s.deb", p->sha256);
+		if (faccessat(cache_dfd, final_name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+			continue;
+		specs[argc++] = xasprintf("%s:%s=%s", p->name, p->arch, p->version);
+		missing++;
+	}
+	int r = 0;
+	if (missing > 1) {
+		_cleanup_(tmpdir_release) struct tmpdir t = {.parent = cache_dfd, .dfd = -1};
+		r = tmpdir_make(cache_dfd, &t, err);
+		if (r == 0) {
+			_cleanup_buf_ struct buf errout = BUF_INIT;
+			struct proc_opts po = {.cwd_dfd = t.dfd, .out_err = &errout};
+			/* Whatever fails here is fetched (and reported) one by
+			 * one by deb_fetch; this only saves apt-get round trips. */
+			proc_run_capture(specs, &po, NULL, NULL);
+			adopt_downloads(l, &t, cache_dfd, progress, userdata);
+		}
+	}
+	for (size_t i = 0; i < argc; i++)
+		free(specs[i]);
+	free(specs);
+	return r;
+}
+
 /* ---- unpack ----------------------------------------------------------- */
 
 struct member_reader {

@@ -108,6 +108,13 @@ typedef void (*deb_progress_fn)(const char *what, uint64_t bytes, void *userdata
 int deb_fetch(const struct deb_pkg *p, int cache_dfd, deb_progress_fn progress,
 	      void *userdata, int *ret_fd, struct err *err);
 
+/* Downloads every package of l missing from the cache with one apt-get
+ * call, keeping those whose digest and size match the lock. Only an
+ * optimisation: call deb_fetch for each package afterwards, which fetches
+ * and reports whatever this could not. */
+int deb_prefetch(const struct deb_lock *l, int cache_dfd, deb_progress_fn progress,
+		 void *userdata, struct err *err);
+
 /* Unpacks the data.tar of the .deb deb_fd into root (see tartree.h for
  * what each entry becomes); control.tar (and maintainer scripts) are
  * ignored. Reads deb_fd from offset 0 (it is seeked). The ar archive must

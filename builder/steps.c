@@ -204,6 +204,9 @@ static int execute_packages(struct step_env *env, struct tree *root, const struc
 			    struct err *err)
 {
 	struct tartree_opts to = {.note = note_ignore};
+	int pr = deb_prefetch(&prep->debs, env->deb_cache_dfd, fetch_progress, env, err);
+	if (pr < 0)
+		return pr;
 	for (size_t i = 0; i < prep->debs.n; i++) {
 		const struct deb_pkg *p = &prep->debs.pkgs[i];
 		_cleanup_close_ int fd = -1;

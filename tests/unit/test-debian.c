@@ -366,6 +366,30 @@ static void assert_fd_digest(int fd, const char *hex)
 	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
 }
 
+/* One apt-get call fetches every missing package; deb_fetch then hits the
+ * cache for each. A second prefetch starts nothing. */
+static void test_prefetch_batches(void **state)
+{
+	struct fixture *f = *state;
+	NEED_APT();
+	_cleanup_deb_lock_ struct deb_lock l = {0};
+	struct err err = {0};
+	char *req[] = {(char *)"libc6", (char *)"busybox-static"};
+	assert_int_equal(deb_resolve(req, 2, &l, &err), 0);
+	assert_true(l.n >= 3);
+	uint64_t runs = proc_run_count();
+	assert_int_equal(deb_prefetch(&l, f->cache_dfd, NULL, NULL, &err), 0);
+	assert_int_equal(proc_run_count(), runs + 1);
+	for (size_t i = 0; i < l.n; i++) {
+		_cleanup_close_ int fd = -1;
+		assert_int_equal(deb_fetch(&l.pkgs[i], f->cache_dfd, NULL, NULL, &fd, &err), 0);
+		assert_fd_digest(fd, l.pkgs[i].sha256);
+	}
+	assert_int_equal(proc_run_count(), runs + 1);
+	assert_int_equal(deb_prefetch(&l, f->cache_dfd, NULL, NULL, &err), 0);
+	assert_int_equal(proc_run_count(), runs + 1);
+}
+
 static void test_fetch_cache(void **state)
 {
 	struct fixture *f = *state;
@@ -545,6 +569,7 @@ int main(void)
 		cmocka_unit_test(test_resolve_missing),
 		cmocka_unit_test_setup_teardown(test_resolve_no_lists, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fetch_cache, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prefetch_batches, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fetch_mismatch_and_withdrawn, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unpack_busybox, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unpack_not_a_deb, setup, teardown),
