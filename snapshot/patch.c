@@ -473,8 +473,11 @@ static void change_notes(const struct change *c, struct buf *notes)
 }
 
 /* Our own header for a change over the size cap (git's layout, no index
- * line: git apply refuses it, airlock apply does not need it). */
-static void large_header(struct out *w, const struct change *c)
+ * line: git apply refuses it, airlock apply does not need it), and for a
+ * mode change or rename without a content change (libgit2 1.5 prints
+ * "Binary files ... differ" for a mode-only change of a binary file, which
+ * git apply refuses; git itself prints the mode lines alone). */
+static void meta_header(struct out *w, const struct change *c)
 {
 	_cleanup_buf_ struct buf h = BUF_INIT;
 	const char *op = old_path(c);
@@ -802,10 +805,14 @@ static int render(struct store *s, const struct changeset *cs, const struct patc
 		struct stat_row row = {.risk = c->risk};
 		row.old_size = side_is_blob(c, false) ? c->old_attr.size : 0;
 		row.new_size = side_is_blob(c, true) ? c->new_attr.size : 0;
-		if (is_large(c)) {
-			row.binary = true;
-			if (!stat)
-				large_header(w, c);
+		bool same = side_is_blob(c, false) && side_is_blob(c, true) &&
+			    c->old_attr.type == c->new_attr.type &&
+			    digest_equal(&c->old_attr.digest, &c->new_attr.digest);
+		if (is_large(c) || same) {
+			row.binary = !same;
+			if (!stat && (!same || c->old_path ||
+				      git_mode(&c->old_attr) != git_mode(&c->new_attr)))
+				meta_header(w, c);
 		} else {
 			r = change_diff(&g, s, c, o->context, &diff, err);
 			if (r >= 0 && diff && stat)
