@@ -337,12 +337,18 @@ static int run_all(struct store *s, const struct run_request *req, struct run_st
 		return err_set(err, -EPERM, "image '%s' runs as root (User %s); runs are never root",
 			       image_ref, st->m.config.user);
 
-	st->ws_path = realpath(req->workspace ? req->workspace : ".", NULL);
-	if (!st->ws_path)
-		return err_errno(err, "workspace '%s'", req->workspace ? req->workspace : ".");
-	_cleanup_close_ int ws_fd = open(st->ws_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (ws_fd < 0)
-		return err_errno(err, "workspace '%s'", st->ws_path);
+	_cleanup_close_ int ws_fd = -1;
+	if (req->input_tree) {
+		/* A replay: the input is the recorded tree, the host is not read. */
+		st->ws_path = xstrdup(req->workspace ? req->workspace : "");
+	} else {
+		st->ws_path = realpath(req->workspace ? req->workspace : ".", NULL);
+		if (!st->ws_path)
+			return err_errno(err, "workspace '%s'", req->workspace ? req->workspace : ".");
+		ws_fd = open(st->ws_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (ws_fd < 0)
+			return err_errno(err, "workspace '%s'", st->ws_path);
+	}
 
 	make_run_id(ret->id, sizeof ret->id);
 	json_t *rec_env = json_object();
@@ -360,13 +366,22 @@ static int run_all(struct store *s, const struct run_request *req, struct run_st
 	/* Pin the input before anything runs: the snapshot is what the agent
 	 * sees and what the diff is computed against. */
 	struct digest input;
-	struct tree_import_opts wo = {0};
-	if ((r = tree_import_dir(s, ws_fd, &wo, &input, err)) < 0) {
-		json_decref(rec_env);
-		return err_prefix(err, "snapshot of '%s'", st->ws_path);
+	char git_head[GIT_OID_HEXSZ + 1] = "";
+	if (req->input_tree) {
+		input = *req->input_tree;
+		if (!store_has(s, &input)) {
+			json_decref(rec_env);
+			return err_set(err, -ENOENT, "input tree is not in the store");
+		}
+		snprintf(git_head, sizeof git_head, "%s", req->git_head ? req->git_head : "");
+	} else {
+		struct tree_import_opts wo = {0};
+		if ((r = tree_import_dir(s, ws_fd, &wo, &input, err)) < 0) {
+			json_decref(rec_env);
+			return err_prefix(err, "snapshot of '%s'", st->ws_path);
+		}
+		workspace_git_head(st->ws_path, git_head, sizeof git_head);
 	}
-	char git_head[GIT_OID_HEXSZ + 1];
-	workspace_git_head(st->ws_path, git_head, sizeof git_head);
 
 	uint32_t shift = id_shift();
 	struct tree_idmap image_map = {.shift = shift};
@@ -465,6 +480,9 @@ static int run_all(struct store *s, const struct run_request *req, struct run_st
 		git_head, "workdir", st->m.config.workdir);
 	if (!st->rec)
 		return err_set(err, -EIO, "internal: run record does not encode");
+	if (req->replay_of)
+		json_object_set_new(st->rec, "replay_of", json_string(req->replay_of));
+	ret->output_tree = cap.have_ws ? cap.ws_out : input;
 	char *text = json_dumps(st->rec, JSON_SORT_KEYS | JSON_COMPACT);
 	r = store_put(s, text, strlen(text), &ret->record, err);
 	free(text);
@@ -617,4 +635,104 @@ int run_remove(struct store *s, const char *ref, struct err *err)
 	if (r < 0)
 		return r;
 	return store_ref_delete(s, STORE_NS_RUNS, id, err);
+}
+
+static int json_u64(json_t *o, const char *k, uint64_t *ret)
+{
+	json_t *v = json_object_get(o, k);
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+		return -EBADMSG;
+	*ret = (uint64_t)json_integer_value(v);
+	return 0;
+}
+
+static int record_digest(json_t *rec, const char *key, struct digest *ret, const char *id,
+			 struct err *err)
+{
+	const char *v = json_string_value(json_object_get(rec, key));
+	if (!v || !digest_str_valid(v))
+		return err_set(err, -EBADMSG, "run %s: record has no valid \"%s\"", id, key);
+	digest_parse(v, ret);
+	return 0;
+}
+
+static int replay_record(struct store *s, json_t *rec, struct replay_result *ret, struct err *err)
+{
+	int r;
+	struct digest image, input;
+	char image_str[DIGEST_STR_SIZE];
+	json_t *argv_j = json_object_get(rec, "argv"), *env_j = json_object_get(rec, "env");
+	json_t *lim = json_object_get(rec, "limits"), *mounts_j = json_object_get(rec, "mounts");
+	if ((r = record_digest(rec, "image", &image, ret->original, err)) < 0 ||
+	    (r = record_digest(rec, "input_tree", &input, ret->original, err)) < 0 ||
+	    (r = record_digest(rec, "output_tree", &ret->expected, ret->original, err)) < 0)
+		return r;
+	if (!json_is_array(argv_j) || !json_is_object(env_j) || !json_is_object(lim) ||
+	    !json_is_array(mounts_j))
+		return err_set(err, -EBADMSG, "run %s: record lacks argv, env, limits or mounts",
+			       ret->original);
+	ret->original_exit = (int)json_integer_value(json_object_get(json_object_get(rec, "exit"), "code"));
+	digest_to_str(&image, image_str);
+	size_t n = json_array_size(argv_j), ne = json_object_size(env_j), nm = json_array_size(mounts_j);
+	_cleanup_free_ char **argv = xcalloc(n + 1, sizeof *argv);
+	_cleanup_free_ char **env = xcalloc(ne + 1, sizeof *env);
+	_cleanup_free_ struct sandbox_mount *mounts = xcalloc(nm + 1, sizeof *mounts);
+	for (size_t i = 0; i < n; i++)
+		argv[i] = (char *)json_string_value(json_array_get(argv_j, i));
+	size_t k = 0;
+	const char *key;
+	json_t *val;
+	json_object_foreach(env_j, key, val) {
+		/* -e K=V was recorded; -e K was not: take it from this host. */
+		env[k++] = json_is_string(val) ? xasprintf("%s=%s", key, json_string_value(val)) : xstrdup(key);
+	}
+	for (size_t i = 0; i < nm; i++) {
+		json_t *m = json_array_get(mounts_j, i);
+		mounts[i] = (struct sandbox_mount){json_string_value(json_object_get(m, "source")),
+						   json_string_value(json_object_get(m, "target")),
+						   json_is_true(json_object_get(m, "rw"))};
+	}
+	struct run_request req = {
+		.image = image_str,
+		.workspace = json_string_value(json_object_get(rec, "workspace")),
+		.env = env,
+		.nenv = k,
+		.mounts = mounts,
+		.nmounts = nm,
+		.argv = argv,
+		.input_tree = &input,
+		.git_head = json_string_value(json_object_get(rec, "git_head")),
+		.replay_of = ret->original,
+	};
+	json_u64(lim, "timeout_ms", &req.limits.timeout_ms);
+	json_u64(lim, "memory_bytes", &req.limits.memory_bytes);
+	json_u64(lim, "pids", &req.limits.pids);
+	json_u64(lim, "cpus_milli", &req.limits.cpus_milli);
+	json_u64(lim, "disk_bytes", &req.limits.disk_bytes);
+	for (size_t i = 0; i < n; i++)
+		if (!argv[i]) {
+			r = err_set(err, -EBADMSG, "run %s: argv holds a non-string", ret->original);
+			break;
+		}
+	if (r == 0)
+		r = run_execute(s, &req, &ret->run, err);
+	for (size_t i = 0; i < k; i++)
+		free(env[i]);
+	if (r == 0) {
+		ret->got = ret->run.output_tree;
+		ret->same = digest_equal(&ret->got, &ret->expected);
+	}
+	return r;
+}
+
+int run_replay(struct store *s, const char *ref, struct replay_result *ret, struct err *err)
+{
+	memset(ret, 0, sizeof *ret);
+	json_t *rec = NULL;
+	int r = run_record_load(s, ref, ret->original, &rec, err);
+	if (r < 0)
+		return r;
+	r = replay_record(s, rec, ret, err);
+	json_decref(rec);
+	return r;
 }

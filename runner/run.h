@@ -42,6 +42,11 @@ struct run_request {
 	struct sandbox_limits limits;
 	bool tty, interactive;
 	char *const *argv; /* NULL-terminated; empty: the image's CMD */
+	/* Replays: the recorded input tree instead of a snapshot of
+	 * workspace (which is then only recorded), and the recorded HEAD. */
+	const struct digest *input_tree;
+	const char *git_head;
+	const char *replay_of; /* the original run's id */
 	/* Called once the run has an id, before the command starts. */
 	void (*started)(const char *run_id, void *userdata);
 	void *userdata;
@@ -51,6 +56,7 @@ struct run_outcome {
 	char id[RUN_ID_MAX];
 	int exit_code; /* the contract's: command status, 124, 126, 127, 128+N */
 	struct digest record;
+	struct digest output_tree;
 	char message[512]; /* why the command did not start, if it did not */
 };
 
@@ -66,6 +72,20 @@ int run_execute(struct store *s, const struct run_request *req, struct run_outco
  * error carrying the status and the tail of the command's output. */
 int run_build_step(struct store *s, const struct manifest *m, char *const *argv,
 		   struct digest *ret_tree, struct err *err);
+
+struct replay_result {
+	char original[RUN_ID_MAX];
+	struct run_outcome run; /* the replay's own run */
+	struct digest expected, got; /* output trees */
+	bool same;
+	int original_exit;
+};
+
+/* Runs ref again from its record: same image digest, input tree, argv,
+ * environment (a value that was copied from the host, and so not recorded,
+ * is copied from this host again; missing is an error), limits and
+ * mounts. ret->same says whether the output tree digest matches. */
+int run_replay(struct store *s, const char *ref, struct replay_result *ret, struct err *err);
 
 /* Resolves "last", a full id or a unique id prefix to a run id (into
  * ret_id[RUN_ID_MAX]) and its record digest. */
