@@ -19,6 +19,7 @@
 #include "lib/tree.h"
 #include "lib/xalloc.h"
 #include "snapshot/capture.h"
+#include "snapshot/changeset.h"
 
 #define NOTES_MAX 1000
 #define RUN_ERR_TAIL 2048
@@ -733,6 +734,21 @@ int run_replay(struct store *s, const char *ref, struct replay_result *ret, stru
 	if (r < 0)
 		return r;
 	r = replay_record(s, rec, ret, err);
+	json_decref(rec);
+	return r;
+}
+
+int run_changeset(struct store *s, const char *ref, const struct changeset_opts *opts,
+		  char *ret_id, struct changeset **ret_cs, struct err *err)
+{
+	json_t *rec = NULL;
+	int r = run_record_load(s, ref, ret_id, &rec, err);
+	if (r < 0)
+		return r;
+	struct digest in, out;
+	if ((r = record_digest(rec, "input_tree", &in, ret_id, err)) == 0 &&
+	    (r = record_digest(rec, "output_tree", &out, ret_id, err)) == 0)
+		r = changeset_compute(s, &in, &out, opts, ret_cs, err);
 	json_decref(rec);
 	return r;
 }

@@ -98,6 +98,13 @@ struct json_t;
 int run_record_load(struct store *s, const char *ref, char *ret_id, struct json_t **ret,
 		    struct err *err);
 
+/* The changes run ref made to its workspace (input tree -> output
+ * tree); *ret_id gets the run id, *ret_cs is the caller's. */
+struct changeset;
+struct changeset_opts;
+int run_changeset(struct store *s, const char *ref, const struct changeset_opts *opts,
+		  char *ret_id, struct changeset **ret_cs, struct err *err);
+
 /* Removes run ref's record ref (objects go at the next gc). */
 int run_remove(struct store *s, const char *ref, struct err *err);
 
