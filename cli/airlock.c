@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "lib/macros.h"
@@ -16,9 +17,43 @@ struct command {
 	int (*fn)(struct cli *cli, int argc, char **argv);
 };
 
-#define CLI_ENTRY(n, h) {#n, h, cmd_##n},
+#ifdef AIRLOCK_LIGHT
+static int exec_full(struct cli *cli, int argc, char **argv);
+#define CLI_FN(n, heavy) ((heavy) ? exec_full : cmd_##n)
+#else
+#define CLI_FN(n, heavy) cmd_##n
+#endif
+#define CLI_ENTRY(n, h, heavy) {#n, h, CLI_FN(n, heavy)},
 static const struct command commands[] = {CLI_COMMANDS(CLI_ENTRY)};
 #undef CLI_ENTRY
+
+#ifdef AIRLOCK_LIGHT
+static char **saved_argv;
+
+/* Heavy commands live in airlock-full, beside this binary (build tree) or
+ * in ../libexec/airlock/ (installed). Same argv, same environment. */
+static int exec_full(struct cli *cli, int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n <= 0) {
+		cli_errorf(cli, "cannot find airlock-full: readlink /proc/self/exe failed");
+		return EXIT_AIRLOCK;
+	}
+	self[n] = '\0';
+	char *slash = strrchr(self, '/');
+	*slash = '\0';
+	char path[4200];
+	const char *candidates[] = {"/airlock-full", "/../libexec/airlock/airlock-full"};
+	for (size_t i = 0; i < ARRAY_SIZE(candidates); i++) {
+		snprintf(path, sizeof path, "%s%s", self, candidates[i]);
+		execv(path, saved_argv);
+	}
+	cli_errorf(cli, "'%s' needs airlock-full, which is not installed beside %s", cli->cmd, self);
+	return EXIT_AIRLOCK;
+}
+#endif
 
 static void print_usage(FILE *f)
 {
@@ -86,6 +121,9 @@ int main(int argc, char **argv)
 {
 	struct cli cli = {.cmd = "airlock"};
 	int i = 1;
+#ifdef AIRLOCK_LIGHT
+	saved_argv = argv;
+#endif
 	/* Files airlock creates are private unless a command says otherwise;
 	 * tree perms are set explicitly, so this does not change digests. */
 	umask(022);

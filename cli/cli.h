@@ -36,29 +36,31 @@ bool cli_is_help(const char *arg);
 int cli_usage(const char *text, bool asked);
 
 /* One function per command, in cli/cmd-<name>.c. argv[0] is the command
- * name; options follow. Returns the process exit code. */
+ * name; options follow. Returns the process exit code. X(name, help,
+ * heavy): a heavy command needs libgit2 or libarchive; the light airlock
+ * binary hands it to airlock-full (exec, same argv). */
 #define CLI_COMMANDS(X)                                                                  \
-	X(build, "build an image from a recipe")                                         \
-	X(lock, "resolve and pin every input of a recipe")                              \
-	X(images, "list images")                                                         \
-	X(rmi, "remove an image name or image")                                         \
-	X(checkout, "materialise an image read-only and print its path")                \
-	X(import, "import an OCI or docker archive as an image")                        \
-	X(export, "export an image as an OCI archive")                                   \
-	X(run, "run a command in a fresh sandbox")                                      \
-	X(runs, "list runs")                                                             \
-	X(show, "show a run record")                                                     \
-	X(diff, "show a run's workspace changes as a git patch")                        \
-	X(review, "accept or reject a run's changes")                                   \
-	X(apply, "write accepted changes to the workspace")                             \
-	X(commit, "commit accepted changes to a git branch")                            \
-	X(replay, "run again from a record and compare the output")                     \
-	X(rm, "remove a run")                                                            \
-	X(gc, "remove what nothing references")                                          \
-	X(fsck, "verify every object and reference")                                     \
-	X(doctor, "report which protections this machine provides")
+	X(build, "build an image from a recipe", 1)                                      \
+	X(lock, "resolve and pin every input of a recipe", 1)                           \
+	X(images, "list images", 0)                                                      \
+	X(rmi, "remove an image name or image", 0)                                      \
+	X(checkout, "materialise an image read-only and print its path", 0)             \
+	X(import, "import an OCI or docker archive as an image", 1)                     \
+	X(export, "export an image as an OCI archive", 1)                                \
+	X(run, "run a command in a fresh sandbox", 0)                                   \
+	X(runs, "list runs", 0)                                                          \
+	X(show, "show a run record", 0)                                                  \
+	X(diff, "show a run's workspace changes as a git patch", 1)                     \
+	X(review, "accept or reject a run's changes", 1)                                \
+	X(apply, "write accepted changes to the workspace", 1)                          \
+	X(commit, "commit accepted changes to a git branch", 1)                         \
+	X(replay, "run again from a record and compare the output", 1)                  \
+	X(rm, "remove a run", 0)                                                         \
+	X(gc, "remove what nothing references", 0)                                       \
+	X(fsck, "verify every object and reference", 0)                                  \
+	X(doctor, "report which protections this machine provides", 0)
 
-#define CLI_DECLARE(name, help) int cmd_##name(struct cli *cli, int argc, char **argv);
+#define CLI_DECLARE(name, help, heavy) int cmd_##name(struct cli *cli, int argc, char **argv);
 CLI_COMMANDS(CLI_DECLARE)
 #undef CLI_DECLARE
 

@@ -5,7 +5,6 @@
 #include "runner/run.h"
 
 #include <fcntl.h>
-#include <git2.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +18,6 @@
 #include "lib/tree.h"
 #include "lib/xalloc.h"
 #include "snapshot/capture.h"
-#include "snapshot/changeset.h"
 
 #define NOTES_MAX 1000
 #define RUN_ERR_TAIL 2048
@@ -175,18 +173,60 @@ static int build_env(const struct manifest *m, const char *user, const char *hom
 	return 0;
 }
 
-/* HEAD of the workspace's git repository, if it is one. */
-static void workspace_git_head(const char *path, char *out, size_t len)
+/* Reads a small file beneath dfd into out (NUL-terminated, newline cut). */
+static bool read_small(int dfd, const char *path, char *out, size_t len)
 {
+	_cleanup_close_ int fd = fs_open_beneath(dfd, path, O_RDONLY, 0, 1, NULL);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, out, len - 1);
+	if (n <= 0)
+		return false;
+	out[n] = '\0';
+	out[strcspn(out, "\n")] = '\0';
+	return true;
+}
+
+static bool is_oid(const char *s)
+{
+	return strlen(s) == 40 && strspn(s, "0123456789abcdef") == 40;
+}
+
+/* HEAD of the workspace's git repository ("" if it is none), read from
+ * .git directly: loose ref, then packed-refs. Runs must not pay for
+ * loading libgit2. A .git file (worktree, submodule) is not followed. */
+static void workspace_git_head(int ws_fd, char *out, size_t len)
+{
+	char head[512], ref[512];
 	out[0] = '\0';
-	git_libgit2_init();
-	git_repository *repo = NULL;
-	git_oid oid;
-	if (git_repository_open_ext(&repo, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) == 0 &&
-	    git_reference_name_to_id(&oid, repo, "HEAD") == 0)
-		git_oid_tostr(out, len, &oid);
-	git_repository_free(repo);
-	git_libgit2_shutdown();
+	if (!read_small(ws_fd, ".git/HEAD", head, sizeof head))
+		return;
+	if (is_oid(head)) {
+		snprintf(out, len, "%s", head);
+		return;
+	}
+	if (strncmp(head, "ref: ", 5) || strstr(head + 5, ".."))
+		return;
+	char path[600];
+	snprintf(path, sizeof path, ".git/%s", head + 5);
+	if (read_small(ws_fd, path, ref, sizeof ref) && is_oid(ref)) {
+		snprintf(out, len, "%s", ref);
+		return;
+	}
+	_cleanup_close_ int fd = fs_open_beneath(ws_fd, ".git/packed-refs", O_RDONLY, 0, 1, NULL);
+	_cleanup_buf_ struct buf b = BUF_INIT;
+	if (fd < 0 || fs_read_fd(fd, 64u << 20, &b, NULL) < 0 || !b.data)
+		return;
+	char *save = NULL;
+	for (char *line = strtok_r(b.data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *sp = strchr(line, ' ');
+		if (sp && sp - line == 40 && !strcmp(sp + 1, head + 5)) {
+			*sp = '\0';
+			if (is_oid(line))
+				snprintf(out, len, "%s", line);
+			return;
+		}
+	}
 }
 
 /* ---- capture ---- */
@@ -367,7 +407,7 @@ static int run_all(struct store *s, const struct run_request *req, struct run_st
 	/* Pin the input before anything runs: the snapshot is what the agent
 	 * sees and what the diff is computed against. */
 	struct digest input;
-	char git_head[GIT_OID_HEXSZ + 1] = "";
+	char git_head[41] = "";
 	if (req->input_tree) {
 		input = *req->input_tree;
 		if (!store_has(s, &input)) {
@@ -381,7 +421,7 @@ static int run_all(struct store *s, const struct run_request *req, struct run_st
 			json_decref(rec_env);
 			return err_prefix(err, "snapshot of '%s'", st->ws_path);
 		}
-		workspace_git_head(st->ws_path, git_head, sizeof git_head);
+		workspace_git_head(ws_fd, git_head, sizeof git_head);
 	}
 
 	uint32_t shift = id_shift();
@@ -638,117 +678,3 @@ int run_remove(struct store *s, const char *ref, struct err *err)
 	return store_ref_delete(s, STORE_NS_RUNS, id, err);
 }
 
-static int json_u64(json_t *o, const char *k, uint64_t *ret)
-{
-	json_t *v = json_object_get(o, k);
-	if (!json_is_integer(v) || json_integer_value(v) < 0)
-		return -EBADMSG;
-	*ret = (uint64_t)json_integer_value(v);
-	return 0;
-}
-
-static int record_digest(json_t *rec, const char *key, struct digest *ret, const char *id,
-			 struct err *err)
-{
-	const char *v = json_string_value(json_object_get(rec, key));
-	if (!v || !digest_str_valid(v))
-		return err_set(err, -EBADMSG, "run %s: record has no valid \"%s\"", id, key);
-	digest_parse(v, ret);
-	return 0;
-}
-
-static int replay_record(struct store *s, json_t *rec, struct replay_result *ret, struct err *err)
-{
-	int r;
-	struct digest image, input;
-	char image_str[DIGEST_STR_SIZE];
-	json_t *argv_j = json_object_get(rec, "argv"), *env_j = json_object_get(rec, "env");
-	json_t *lim = json_object_get(rec, "limits"), *mounts_j = json_object_get(rec, "mounts");
-	if ((r = record_digest(rec, "image", &image, ret->original, err)) < 0 ||
-	    (r = record_digest(rec, "input_tree", &input, ret->original, err)) < 0 ||
-	    (r = record_digest(rec, "output_tree", &ret->expected, ret->original, err)) < 0)
-		return r;
-	if (!json_is_array(argv_j) || !json_is_object(env_j) || !json_is_object(lim) ||
-	    !json_is_array(mounts_j))
-		return err_set(err, -EBADMSG, "run %s: record lacks argv, env, limits or mounts",
-			       ret->original);
-	ret->original_exit = (int)json_integer_value(json_object_get(json_object_get(rec, "exit"), "code"));
-	digest_to_str(&image, image_str);
-	size_t n = json_array_size(argv_j), ne = json_object_size(env_j), nm = json_array_size(mounts_j);
-	_cleanup_free_ char **argv = xcalloc(n + 1, sizeof *argv);
-	_cleanup_free_ char **env = xcalloc(ne + 1, sizeof *env);
-	_cleanup_free_ struct sandbox_mount *mounts = xcalloc(nm + 1, sizeof *mounts);
-	for (size_t i = 0; i < n; i++)
-		argv[i] = (char *)json_string_value(json_array_get(argv_j, i));
-	size_t k = 0;
-	const char *key;
-	json_t *val;
-	json_object_foreach(env_j, key, val) {
-		/* -e K=V was recorded; -e K was not: take it from this host. */
-		env[k++] = json_is_string(val) ? xasprintf("%s=%s", key, json_string_value(val)) : xstrdup(key);
-	}
-	for (size_t i = 0; i < nm; i++) {
-		json_t *m = json_array_get(mounts_j, i);
-		mounts[i] = (struct sandbox_mount){json_string_value(json_object_get(m, "source")),
-						   json_string_value(json_object_get(m, "target")),
-						   json_is_true(json_object_get(m, "rw"))};
-	}
-	struct run_request req = {
-		.image = image_str,
-		.workspace = json_string_value(json_object_get(rec, "workspace")),
-		.env = env,
-		.nenv = k,
-		.mounts = mounts,
-		.nmounts = nm,
-		.argv = argv,
-		.input_tree = &input,
-		.git_head = json_string_value(json_object_get(rec, "git_head")),
-		.replay_of = ret->original,
-	};
-	json_u64(lim, "timeout_ms", &req.limits.timeout_ms);
-	json_u64(lim, "memory_bytes", &req.limits.memory_bytes);
-	json_u64(lim, "pids", &req.limits.pids);
-	json_u64(lim, "cpus_milli", &req.limits.cpus_milli);
-	json_u64(lim, "disk_bytes", &req.limits.disk_bytes);
-	for (size_t i = 0; i < n; i++)
-		if (!argv[i]) {
-			r = err_set(err, -EBADMSG, "run %s: argv holds a non-string", ret->original);
-			break;
-		}
-	if (r == 0)
-		r = run_execute(s, &req, &ret->run, err);
-	for (size_t i = 0; i < k; i++)
-		free(env[i]);
-	if (r == 0) {
-		ret->got = ret->run.output_tree;
-		ret->same = digest_equal(&ret->got, &ret->expected);
-	}
-	return r;
-}
-
-int run_replay(struct store *s, const char *ref, struct replay_result *ret, struct err *err)
-{
-	memset(ret, 0, sizeof *ret);
-	json_t *rec = NULL;
-	int r = run_record_load(s, ref, ret->original, &rec, err);
-	if (r < 0)
-		return r;
-	r = replay_record(s, rec, ret, err);
-	json_decref(rec);
-	return r;
-}
-
-int run_changeset(struct store *s, const char *ref, const struct changeset_opts *opts,
-		  char *ret_id, struct changeset **ret_cs, struct err *err)
-{
-	json_t *rec = NULL;
-	int r = run_record_load(s, ref, ret_id, &rec, err);
-	if (r < 0)
-		return r;
-	struct digest in, out;
-	if ((r = record_digest(rec, "input_tree", &in, ret_id, err)) == 0 &&
-	    (r = record_digest(rec, "output_tree", &out, ret_id, err)) == 0)
-		r = changeset_compute(s, &in, &out, opts, ret_cs, err);
-	json_decref(rec);
-	return r;
-}
