@@ -32,7 +32,7 @@ int cmd_export(struct cli *cli, int argc, char **argv)
 	struct oci_export_opts eo = {OCI_FORMAT_OCI, OCI_COMPRESS_GZIP};
 	int c;
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "+ho:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			out = optarg;

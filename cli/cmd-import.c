@@ -37,7 +37,7 @@ int cmd_import(struct cli *cli, int argc, char **argv)
 	const char *tag = NULL;
 	int c;
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "+ht:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "ht:", opts, NULL)) != -1) {
 		if (c == 't')
 			tag = optarg;
 		else
