@@ -126,8 +126,8 @@ listing() {
 	run podman load -i "$T/d.tar"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *airlock-test-docker* ]]
-	podman rmi -f localhost/airlock-test-docker:latest >/dev/null 2>&1 || true
-	podman images -q --filter dangling=true | xargs -r podman rmi -f >/dev/null 2>&1 || true
+	podman rmi -f localhost/airlock-test-docker:latest localhost/airlock-test-oci:latest \
+		>/dev/null 2>&1 || true
 }
 
 @test "import: hostile layer is refused and leaves no image" {
