@@ -1,0 +1,39 @@
+#!/bin/sh
+# OCI benchmarks, each against a peer in the same run (issue: OCI interop):
+#  1. airlock export IMAGE -o F        vs  umoci repack (same tree, gzip layer)
+#  2. airlock import oci-archive:F     vs  umoci unpack (the layout of the same image)
+#  3. both                             vs  skopeo copy oci:A oci:B (copies blobs only)
+# The image: /usr/lib/python3.11 as one layer, built with umoci (the
+# python recipe is not buildable on this branch: FROM/RUN land on main).
+# Goal: at most 1.0x umoci on 1 and 2.
+. "$(dirname "$0")/lib.sh"
+bench_scratch
+cd "$SCRATCH"
+export SOURCE_DATE_EPOCH=0
+umoci init --layout lay >/dev/null
+umoci new --image lay:py
+umoci unpack --rootless --image lay:py bundle >/dev/null
+mkdir -p bundle/rootfs/usr/lib
+cp -a /usr/lib/python3.11 bundle/rootfs/usr/lib/
+size=$(du -sm bundle/rootfs | cut -f1)
+files=$(find bundle/rootfs | wc -l)
+echo "# image: $size MB, $files entries" >&2
+umoci repack --image lay:py bundle
+tar -C lay -cf py.tar .
+"$AIRLOCK" --store "$SCRATCH/st" import -t py oci-archive:py.tar >/dev/null
+
+hf export \
+	"$AIRLOCK --store $SCRATCH/st export py -o $SCRATCH/out.tar" \
+	"umoci repack --image $SCRATCH/lay:py $SCRATCH/bundle" \
+	"skopeo copy -q oci:$SCRATCH/lay:py oci:$SCRATCH/lay2:py"
+hf import \
+	--prepare "rm -rf $SCRATCH/st2 $SCRATCH/ub $SCRATCH/lay3" \
+	"$AIRLOCK --store $SCRATCH/st2 import oci-archive:$SCRATCH/py.tar" \
+	"umoci unpack --rootless --image $SCRATCH/lay:py $SCRATCH/ub" \
+	"skopeo copy -q oci:$SCRATCH/lay:py oci:$SCRATCH/lay3:py"
+
+echo "== bench/oci.sh ($size MB, $files entries, $RUNS runs each)"
+ratio "1. export vs umoci repack" "$(mean export 0)" "$(mean export 1)" 1.0
+ratio "1b. export vs skopeo copy oci->oci" "$(mean export 0)" "$(mean export 2)"
+ratio "2. import vs umoci unpack" "$(mean import 0)" "$(mean import 1)" 1.0
+ratio "2b. import vs skopeo copy oci->oci" "$(mean import 0)" "$(mean import 2)"
