@@ -14,6 +14,7 @@
 
 #include "builder/debian.h"
 #include "builder/manifest.h"
+#include "builder/oci.h"
 #include "builder/recipe.h"
 #include "builder/steps.h"
 #include "lib/fsutil.h"
@@ -90,6 +91,49 @@ static json_t *lock_find_step(json_t *lock, const char *canonical)
 	return NULL;
 }
 
+static bool from_archive(const char *ref)
+{
+	return !strncmp(ref, "oci-archive:", 12) || !strncmp(ref, "docker-archive:", 15);
+}
+
+/* "oci-archive:PATH" with PATH made absolute against the recipe's
+ * directory (malloc'ed), and the SHA-256 of the archive's bytes. */
+static int archive_ref(const char *recipe_path, const char *ref, char **ret_ref, struct digest *ret,
+		       struct err *err)
+{
+	const char *colon = strchr(ref, ':');
+	const char *path = colon + 1;
+	_cleanup_free_ char *copy = xstrdup(recipe_path);
+	_cleanup_free_ char *full =
+		path[0] == '/' ? xstrdup(path) : xasprintf("%s/%s", dirname(copy), path);
+	_cleanup_close_ int fd = open(full, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return err_errno(err, "FROM: open archive '%s'", full);
+	struct hasher *h = hasher_new();
+	char chunk[65536];
+	ssize_t n;
+	while ((n = read(fd, chunk, sizeof chunk)) > 0)
+		hasher_update(h, chunk, (size_t)n);
+	hasher_final(h, ret);
+	hasher_free(h);
+	if (n < 0)
+		return err_errno(err, "FROM: read archive '%s'", full);
+	*ret_ref = xasprintf("%.*s%s", (int)(colon - ref + 1), ref, full);
+	return 0;
+}
+
+static const char *lock_find_archive(json_t *lock, const char *canonical)
+{
+	size_t i;
+	json_t *st;
+	json_array_foreach(json_object_get(lock, "steps"), i, st) {
+		const char *text = json_string_value(json_object_get(st, "step"));
+		if (text && !strcmp(text, canonical))
+			return json_string_value(json_object_get(st, "archive"));
+	}
+	return NULL;
+}
+
 int build_lock(const char *recipe_path, const char *lock_path, char **ret_path, struct err *err)
 {
 	struct recipe *rc = NULL;
@@ -100,6 +144,18 @@ int build_lock(const char *recipe_path, const char *lock_path, char **ret_path, 
 	json_t *steps = json_array();
 	for (size_t i = 0; i < rc->nsteps && r == 0; i++) {
 		const struct recipe_step *st = &rc->steps[i];
+		if (st->op == RECIPE_FROM && from_archive(st->args[0])) {
+			_cleanup_free_ char *ref = NULL;
+			struct digest d;
+			char ds[DIGEST_STR_SIZE];
+			if ((r = archive_ref(recipe_path, st->args[0], &ref, &d, err)) < 0) {
+				err_prefix(err, "%s:%u", recipe_path, st->line);
+				break;
+			}
+			digest_to_str(&d, ds);
+			json_array_append_new(steps, json_pack("{s:s,s:s}", "step", st->canonical, "archive", ds));
+			continue;
+		}
 		if (st->op != RECIPE_PACKAGES)
 			continue;
 		struct deb_lock dl = {0};
@@ -306,10 +362,40 @@ static int from_step(struct build *b, const struct recipe_step *st, struct err *
 		return set_current(b, &m, err);
 	}
 	struct digest d;
-	int r = image_resolve(b->s, ref, &d, err);
-	if (r < 0)
-		return r;
 	struct manifest m;
+	int r;
+	if (from_archive(ref)) {
+		/* An archive is pinned by its digest in the lock; an import of
+		 * the same bytes is cached under that digest. */
+		_cleanup_free_ char *full = NULL;
+		struct digest ad, key, cached;
+		if ((r = archive_ref(b->recipe_path, ref, &full, &ad, err)) < 0)
+			return r;
+		const char *pinned = b->lock ? lock_find_archive(b->lock, st->canonical) : NULL;
+		char ads[DIGEST_STR_SIZE], keyhex[DIGEST_HEX_LEN + 1];
+		digest_to_str(&ad, ads);
+		if (!pinned)
+			return err_set(err, -ENOENT, "FROM: the archive is not in the lock file; run 'airlock lock'");
+		if (strcmp(pinned, ads))
+			return err_set(err, -EBADMSG,
+				       "FROM: the archive is %s but the lock pins %s; run 'airlock lock' if the change is wanted",
+				       ads, pinned);
+		_cleanup_free_ char *keytext = xasprintf("airlock-from 1\n%s\n%s", ads, st->canonical);
+		digest_buffer(keytext, strlen(keytext), &key);
+		digest_to_hex(&key, keyhex);
+		if (!b->o->no_cache && store_ref_get(b->s, STORE_NS_CACHE, keyhex, &cached, NULL) == 0 &&
+		    manifest_get(b->s, &cached, &m, NULL) == 0) {
+			logf_(b->o, "[%zu/%zu] %s: cached", b->step_no, b->nsteps, st->canonical);
+			return set_current(b, &m, err);
+		}
+		if ((r = oci_import_archive(b->s, full, NULL, &m, NULL, err)) < 0)
+			return r;
+		if ((r = set_current(b, &m, err)) < 0)
+			return r;
+		return store_ref_set(b->s, STORE_NS_CACHE, keyhex, &b->cur_digest, err);
+	}
+	if ((r = image_resolve(b->s, ref, &d, err)) < 0)
+		return r;
 	if ((r = manifest_get(b->s, &d, &m, err)) < 0)
 		return r;
 	/* The parent's provenance stays with the parent. */
@@ -353,7 +439,8 @@ static int build_all(struct build *b, struct digest *ret, struct err *err)
 		return r;
 	bool need_lock = false;
 	for (size_t i = 0; i < b->rc->nsteps; i++)
-		need_lock |= b->rc->steps[i].op == RECIPE_PACKAGES;
+		need_lock |= b->rc->steps[i].op == RECIPE_PACKAGES ||
+			     (b->rc->steps[i].op == RECIPE_FROM && from_archive(b->rc->steps[i].args[0]));
 	if (need_lock) {
 		_cleanup_free_ char *lp = b->o->lock_path ? xstrdup(b->o->lock_path)
 							  : build_lock_path(b->recipe_path, b->rc->name);

@@ -181,3 +181,26 @@ PY
 	run "$AIRLOCK" export nothing -o "$T/x.tar" --format rpm
 	[ "$status" -eq 2 ]
 }
+
+@test "recipes: FROM oci-archive is pinned by the archive's digest in the lock" {
+	make_src
+	cp "$T/src.tar" "$T/base.tar"
+	printf 'FROM oci-archive:base.tar\nENV EXTRA=1\n' >"$T/on-top.recipe"
+	run "$AIRLOCK" build "$T/on-top.recipe"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"airlock lock"* ]]
+	run "$AIRLOCK" lock "$T/on-top.recipe"
+	[ "$status" -eq 0 ]
+	grep -q "\"archive\": \"sha256:$(sha256sum "$T/base.tar" | cut -c1-64)\"" "$T/on-top.lock"
+	run "$AIRLOCK" build "$T/on-top.recipe"
+	[ "$status" -eq 0 ]
+	first=${lines[-1]}
+	run "$AIRLOCK" build --explain "$T/on-top.recipe"
+	[ "${lines[-1]}" = "$first" ]
+	[[ "$output" == *"FROM oci-archive:base.tar: cached"* ]]
+	# The archive changed since the lock: refused, naming both digests.
+	printf 'x' >>"$T/base.tar"
+	run "$AIRLOCK" build "$T/on-top.recipe"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"but the lock pins sha256:"* ]]
+}
