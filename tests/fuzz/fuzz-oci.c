@@ -1,4 +1,5 @@
 // fuzz-sources: builder/oci-import.c builder/tartree.c builder/manifest.c lib/tree.c lib/store.c lib/hash.c lib/err.c lib/xalloc.c lib/buf.c lib/fsutil.c
+// fuzz-pkgs: libarchive libcrypto libzstd jansson
 /* libFuzzer target for the OCI importer: the input bytes are an archive
  * file, imported both as oci-archive: and as docker-archive: into a
  * scratch store with small limits. Besides not crashing or leaking, every

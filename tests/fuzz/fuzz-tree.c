@@ -1,4 +1,5 @@
 // fuzz-sources: lib/tree.c lib/store.c lib/hash.c lib/err.c lib/xalloc.c lib/buf.c lib/fsutil.c
+// fuzz-pkgs: libcrypto libzstd jansson
 /* libFuzzer target for tree_decode, the parser of untrusted tree objects.
  * Besides not crashing, every accepted input must be canonical: encoding
  * what was decoded gives back exactly the input bytes. */
