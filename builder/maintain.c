@@ -400,6 +400,10 @@ int gc_run(struct store *s, struct gc_stats *ret, struct err *err)
 	/* Writers hold the shared lock for their whole life, so with the
 	 * exclusive lock held every temp file is garbage. */
 	r = foreach_entry(s, "tmp", sweep_temp, &sw, err);
+	/* Stat caches name objects without being roots; an old one could name
+	 * what this gc deletes. They are only a speed-up: drop them. */
+	if (r == 0)
+		r = fs_rm_rf_at(store_dirfd(s), "statcache", err);
 	if (r == 0)
 		r = store_foreach_object(s, sweep_object, &sw, err);
 	if (r == 0)

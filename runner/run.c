@@ -18,6 +18,7 @@
 #include "lib/tree.h"
 #include "lib/xalloc.h"
 #include "snapshot/capture.h"
+#include "snapshot/workspace.h"
 
 #define NOTES_MAX 1000
 #define RUN_ERR_TAIL 2048
@@ -416,8 +417,8 @@ static int run_all(struct store *s, const struct run_request *req, struct run_st
 		}
 		snprintf(git_head, sizeof git_head, "%s", req->git_head ? req->git_head : "");
 	} else {
-		struct tree_import_opts wo = {0};
-		if ((r = tree_import_dir(s, ws_fd, &wo, &input, err)) < 0) {
+		/* The stat cache makes an unchanged workspace one stat walk. */
+		if ((r = snapshot_workspace(s, st->ws_path, &input, err)) < 0) {
 			json_decref(rec_env);
 			return err_prefix(err, "snapshot of '%s'", st->ws_path);
 		}
