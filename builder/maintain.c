@@ -187,6 +187,20 @@ static void marker_release(struct marker *m)
 	digestset_release(&m->trees);
 }
 
+int maintain_reachable(struct store *s, const struct digest *doc, struct digestset *set,
+		       struct err *err)
+{
+	char name[DIGEST_STR_SIZE];
+	digest_to_str(doc, name);
+	struct marker m = {.s = s, .err = err, .root = name};
+	int r = mark_json(&m, doc);
+	for (size_t i = 0; r == 0 && i < m.seen.cap; i++)
+		if (m.seen.used[i])
+			digestset_add(set, &m.seen.slots[i]);
+	marker_release(&m);
+	return r;
+}
+
 /* ---- images ---- */
 
 static int cmp_info(const void *a, const void *b)

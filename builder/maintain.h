@@ -38,6 +38,13 @@ void image_infos_free(struct image_info *infos, size_t count);
  * names. Objects go at the next gc. */
 int image_remove(struct store *s, const char *ref, struct err *err);
 
+struct digestset;
+/* Adds to *set the JSON document doc (a run record or an image manifest)
+ * and every object reachable from it by the reference rule. Fails, naming
+ * it, on the first missing or corrupt object. */
+int maintain_reachable(struct store *s, const struct digest *doc, struct digestset *set,
+		       struct err *err);
+
 struct gc_stats {
 	uint64_t objects_kept, objects_removed, bytes_removed;
 	uint64_t checkouts_removed, files_removed, temp_removed;
