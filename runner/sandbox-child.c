@@ -24,6 +24,7 @@
 #include <linux/openat2.h>
 #include <net/if.h>
 #include <sched.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -673,6 +674,13 @@ void sbx_child_main(struct sbx_child *c)
 			err_errno(&err, "become root of the user namespace");
 			child_fail(c, &err);
 		}
+		/* The uid change cleared the parent-death signal: set it again,
+		 * then make sure the parent did not die in between (its end of
+		 * the socket would have hung up). */
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		struct pollfd pf = {.fd = c->sock, .events = POLLIN};
+		if (poll(&pf, 1, 0) > 0 && (pf.revents & (POLLHUP | POLLERR)))
+			_exit(SANDBOX_EXIT_SETUP);
 	}
 	/* After the parent moved us into the run's cgroup: that cgroup is
 	 * the root of what the sandbox sees. */

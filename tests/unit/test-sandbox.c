@@ -819,6 +819,60 @@ static void test_everyday_tools(void **state)
 	assert_non_null(strstr(o.out, "py 1000"));
 }
 
+static int count_procs_with_cmdline(const char *want, size_t len)
+{
+	int n = 0;
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		char p[300], b[256];
+		snprintf(p, sizeof p, "/proc/%s/cmdline", de->d_name);
+		int fd = open(p, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t k = read(fd, b, sizeof b);
+		close(fd);
+		if (k == (ssize_t)len && !memcmp(b, want, len))
+			n++;
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* airlock killed with SIGKILL: nothing of the sandbox survives. */
+static void test_sandbox_dies_with_airlock(void **state)
+{
+	(void)state;
+	NEED_USERNS();
+	static const char want[] = "sleep\0" "313";
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char *argv[] = {"sh", "-c", "sleep 313 & sleep 313", NULL};
+		struct sandbox_config cfg;
+		base_cfg(&cfg, argv);
+		struct sandbox_result res;
+		struct err err;
+		sandbox_run(&cfg, NULL, NULL, &res, &err);
+		_exit(0);
+	}
+	int seen = 0;
+	for (int i = 0; i < 100 && seen < 2; i++) {
+		nanosleep(&(struct timespec){0, 20000000}, NULL);
+		seen = count_procs_with_cmdline(want, sizeof want);
+	}
+	assert_int_equal(seen, 2);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	int left = 2;
+	for (int i = 0; i < 100 && left; i++) {
+		nanosleep(&(struct timespec){0, 20000000}, NULL);
+		left = count_procs_with_cmdline(want, sizeof want);
+	}
+	assert_int_equal(left, 0);
+}
+
 static void test_doctor(void **state)
 {
 	(void)state;
@@ -867,6 +921,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_unprivileged_caller),
 		cmocka_unit_test(test_everyday_tools),
 		cmocka_unit_test(test_doctor),
+		cmocka_unit_test(test_sandbox_dies_with_airlock),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
