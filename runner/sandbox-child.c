@@ -682,12 +682,6 @@ void sbx_child_main(struct sbx_child *c)
 		if (poll(&pf, 1, 0) > 0 && (pf.revents & (POLLHUP | POLLERR)))
 			_exit(SANDBOX_EXIT_SETUP);
 	}
-	/* After the parent moved us into the run's cgroup: that cgroup is
-	 * the root of what the sandbox sees. */
-	if (unshare(CLONE_NEWCGROUP) < 0) {
-		err_errno(&err, "unshare cgroup namespace");
-		child_fail(c, &err);
-	}
 	if (sethostname(c->hostname, strlen(c->hostname)) < 0) {
 		err_errno(&err, "sethostname");
 		child_fail(c, &err);
@@ -698,6 +692,19 @@ void sbx_child_main(struct sbx_child *c)
 	int uppers[2] = {-1, -1};
 	if ((r = setup_root(c, &uppers[0], &uppers[1], &err)) < 0)
 		child_fail(c, &err);
+
+	/* Nothing of the agent's runs before the parent has moved us into
+	 * the run's cgroups (it does so while we set up, see sandbox.c). */
+	do
+		n = recv(c->sock, &m, sizeof m, 0);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof m || m.type != SBX_MSG_CGROUPS)
+		_exit(SANDBOX_EXIT_SETUP);
+	/* That cgroup is the root of what the sandbox sees. */
+	if (unshare(CLONE_NEWCGROUP) < 0) {
+		err_errno(&err, "unshare cgroup namespace");
+		child_fail(c, &err);
+	}
 
 	struct sbx_msg ready = {.type = SBX_MSG_READY, .nfds = uppers[1] >= 0 ? 2 : 1};
 	send_msg(c->sock, &ready, uppers, ready.nfds);

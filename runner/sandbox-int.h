@@ -15,7 +15,8 @@
 
 /* Messages on the SOCK_SEQPACKET socketpair between parent and child. */
 enum sbx_msg_type {
-	SBX_MSG_GO = 1,    /* parent -> child: maps written, cgroups joined */
+	SBX_MSG_GO = 1,    /* parent -> child: maps written */
+	SBX_MSG_CGROUPS,   /* parent -> child: cgroups joined (the agent may start) */
 	SBX_MSG_ERR,       /* child -> parent: setup failed; err */
 	SBX_MSG_READY,     /* child -> parent: mounts done; SCM_RIGHTS upper fds */
 	SBX_MSG_EXIT,      /* child -> parent: agent's wait status, exec errno */

@@ -423,11 +423,20 @@ static int run_inner(struct run_state *s, const struct sandbox_config *cfg, bool
 
 	if ((r = write_maps(s->pid, privileged, cfg, err)) < 0)
 		return r;
+	struct sbx_msg m = {.type = SBX_MSG_GO};
+	if (send(s->sock[0], &m, sizeof m, MSG_NOSIGNAL) < 0) {
+		r = err_errno(err, "sandbox: start child");
+		return r;
+	}
+	/* Joining a cgroup waits on an RCU grace period (~10 ms on cgroup v1):
+	 * do it while the child builds its mounts. The child starts nothing
+	 * of the agent's, and enters its cgroup namespace, only after
+	 * SBX_MSG_CGROUPS, so no agent code ever runs outside the limits. */
 	if (s->cg.version && (r = sbx_cgroups_join(&s->cg, s->pid, err)) < 0) {
 		err_prefix(err, "sandbox");
 		return r;
 	}
-	struct sbx_msg m = {.type = SBX_MSG_GO};
+	m = (struct sbx_msg){.type = SBX_MSG_CGROUPS};
 	if (send(s->sock[0], &m, sizeof m, MSG_NOSIGNAL) < 0) {
 		r = err_errno(err, "sandbox: start child");
 		return r;
