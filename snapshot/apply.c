@@ -776,7 +776,8 @@ static int resume(struct store *s, const struct changeset *cs, int ws, const str
 	if (r < 0)
 		return r;
 	rep->resumed = true;
-	qsort(p.ops, p.n, sizeof *p.ops, op_cmp);
+	if (p.n)
+		qsort(p.ops, p.n, sizeof *p.ops, op_cmp);
 	for (size_t i = 0; i < p.n; i++) {
 		struct op *op = &p.ops[i];
 		struct host h;
@@ -900,7 +901,8 @@ int apply_changeset(struct store *s, const struct changeset *cs, const struct de
 				 item);
 		}
 	}
-	qsort(p.ops, p.n, sizeof *p.ops, op_cmp);
+	if (p.n)
+		qsort(p.ops, p.n, sizeof *p.ops, op_cmp);
 	for (size_t i = 0; i < p.n; i++)
 		p.ops[i].tmpidx = i;
 
