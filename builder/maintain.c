@@ -391,6 +391,15 @@ static int sweep_file(int dfd, const char *name, void *ud)
 	return 0;
 }
 
+static int sweep_runstate(int dfd, const char *name, void *ud)
+{
+	struct sweep *sw = ud;
+	struct digest d;
+	if (store_ref_name_valid(name) && store_ref_get(sw->m->s, STORE_NS_RUNS, name, &d, NULL) == 0)
+		return 0;
+	return fs_rm_rf_at(dfd, name, sw->err);
+}
+
 static int sweep_temp(int dfd, const char *name, void *ud)
 {
 	struct sweep *sw = ud;
@@ -418,6 +427,8 @@ int gc_run(struct store *s, struct gc_stats *ret, struct err *err)
 	 * what this gc deletes. They are only a speed-up: drop them. */
 	if (r == 0)
 		r = fs_rm_rf_at(store_dirfd(s), "statcache", err);
+	if (r == 0)
+		r = foreach_entry(s, "runstate", sweep_runstate, &sw, err);
 	if (r == 0)
 		r = store_foreach_object(s, sweep_object, &sw, err);
 	if (r == 0)

@@ -676,6 +676,13 @@ int run_remove(struct store *s, const char *ref, struct err *err)
 	int r = run_resolve(s, ref, id, &d, err);
 	if (r < 0)
 		return r;
-	return store_ref_delete(s, STORE_NS_RUNS, id, err);
+	if ((r = store_ref_delete(s, STORE_NS_RUNS, id, err)) < 0)
+		return r;
+	/* Its review decisions and apply journal go with it. */
+	_cleanup_close_ int parent =
+		openat(store_dirfd(s), "runstate", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (parent < 0)
+		return errno == ENOENT ? 0 : err_errno(err, "store: open runstate");
+	return fs_rm_rf_at(parent, id, err);
 }
 

@@ -433,10 +433,8 @@ static const char *old_path(const struct change *c)
 /* What git cannot express about c, as note lines at the top (to notes). */
 static void change_notes(const struct change *c, struct buf *notes)
 {
-	if (is_git_path(c->path) || (c->old_path && is_git_path(c->old_path))) {
-		note_line(notes, c->path, "under .git/, not in this patch (use airlock commit)");
-		return;
-	}
+	if (is_git_path(c->path) || (c->old_path && is_git_path(c->old_path)))
+		return; /* counted in one line by the caller */
 	const struct tree_attr *n = c->has_new ? &c->new_attr : NULL;
 	const struct tree_attr *o = c->has_old ? &c->old_attr : NULL;
 	if (n && n->type == TREE_DIR) {
@@ -785,8 +783,16 @@ static int render(struct store *s, const struct changeset *cs, const struct patc
 	bool stat = o->format == PATCH_FORMAT_STAT;
 	_cleanup_buf_ struct buf notes = BUF_INIT;
 	if (!stat) {
-		for (size_t i = 0; i < cs->n; i++)
-			change_notes(&cs->changes[i], &notes);
+		size_t ngit = 0;
+		for (size_t i = 0; i < cs->n; i++) {
+			const struct change *c = &cs->changes[i];
+			ngit += is_git_path(c->path) || (c->old_path && is_git_path(c->old_path));
+			change_notes(c, &notes);
+		}
+		if (ngit)
+			buf_printf(&notes,
+				   "# airlock: %zu change%s under .git/ not in this patch (see 'airlock diff --name-status'; 'airlock commit' carries commits)\n",
+				   ngit, ngit == 1 ? "" : "s");
 		if (cs->n_ignored)
 			buf_printf(&notes, "# airlock: %zu change%s ignored by .gitignore not shown\n",
 				   cs->n_ignored, cs->n_ignored == 1 ? "" : "s");

@@ -31,15 +31,27 @@ git -C "$WORK/project" status --short | sed 's/^/   host: /'
 step "3. the run record"
 "$AIRLOCK" show | head -n 30
 
-if "$AIRLOCK" diff --help >/dev/null 2>&1; then
-	step "4. the change as a git patch (airlock diff)"
-	"$AIRLOCK" diff --color=always
-	step "5. apply it to a scratch copy and compare with git diff"
-	cp -r "$WORK/project" "$WORK/copy"
-	"$AIRLOCK" diff >"$WORK/run.patch"
-	"$AIRLOCK" apply -w "$WORK/copy" 2>/dev/null || "$AIRLOCK" apply
-	git -C "$WORK/copy" add -A
-	git -C "$WORK/copy" diff --cached --stat
+step "4. the change as a git patch (airlock diff)"
+"$AIRLOCK" diff --color=always --no-pager
+"$AIRLOCK" diff --stat
+
+step "5. accept it and apply it to a scratch copy of the project"
+cp -r "$WORK/project" "$WORK/copy"
+"$AIRLOCK" review --accept-all
+"$AIRLOCK" apply -w "$WORK/copy"
+
+step "6. git diff in the copy shows the same change"
+git -C "$WORK/copy" add -A
+git -C "$WORK/copy" diff --cached --stat
+"$AIRLOCK" diff --no-pager | grep -v '^# airlock: ' >"$WORK/run.patch"
+git -C "$WORK/copy" diff --cached --full-index >"$WORK/git.patch"
+if cmp -s "$WORK/run.patch" "$WORK/git.patch"; then
+	echo "   airlock diff and git diff --full-index are the same patch, byte for byte"
+else
+	echo "   the patches differ:" >&2
+	diff -u "$WORK/git.patch" "$WORK/run.patch" >&2 || true
+	exit 1
 fi
+[ -z "$(git -C "$WORK/project" status --porcelain)" ] && echo "   and the original project is still untouched"
 echo
 echo "demo done"
