@@ -36,6 +36,13 @@ struct store {
 	int objects;  /* objects/ */
 	int tmp;      /* tmp/ */
 	int lock_fd;  /* $STORE/lock, flocked */
+	/* One compression and one decompression context, reused: creating a
+	 * level-3 context allocates and clears ~1 MB, more than most objects
+	 * cost to compress. A second writer at once gets its own. */
+	ZSTD_CCtx *cctx;
+	bool cctx_busy;
+	ZSTD_DCtx *dctx;
+	bool dctx_busy;
 };
 
 static const char *const store_dirs[] = {
@@ -73,6 +80,8 @@ void store_free(struct store *s)
 		close(s->tmp);
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);
+	ZSTD_freeCCtx(s->cctx);
+	ZSTD_freeDCtx(s->dctx);
 	free(s->path);
 	free(s);
 }
@@ -149,6 +158,7 @@ struct store_writer {
 	int fd;
 	char tmpname[40];
 	ZSTD_CCtx *cctx;
+	bool cctx_shared; /* borrowed from the store */
 	struct hasher *h;
 	uint64_t size;
 	char out[ZSTD_BLOCKSIZE_MAX + 1024];
@@ -163,7 +173,10 @@ void store_writer_free(struct store_writer *w)
 		if (w->tmpname[0])
 			unlinkat(w->s->tmp, w->tmpname, 0);
 	}
-	ZSTD_freeCCtx(w->cctx);
+	if (w->cctx_shared)
+		w->s->cctx_busy = false;
+	else
+		ZSTD_freeCCtx(w->cctx);
 	hasher_free(w->h);
 	free(w);
 }
@@ -185,9 +198,15 @@ int store_writer_new(struct store *s, struct store_writer **ret, struct err *err
 	}
 	if (w->fd < 0)
 		return err_errno(err, "store: create temporary object in '%s/tmp'", s->path);
-	w->cctx = ZSTD_createCCtx();
-	if (!w->cctx)
+	if (!s->cctx_busy) {
+		if (!s->cctx && !(s->cctx = ZSTD_createCCtx()))
+			abort();
+		ZSTD_CCtx_reset(s->cctx, ZSTD_reset_session_and_parameters);
+		w->cctx = s->cctx;
+		w->cctx_shared = s->cctx_busy = true;
+	} else if (!(w->cctx = ZSTD_createCCtx())) {
 		abort();
+	}
 	/* Fixed parameters: the stored bytes of an object do not depend on
 	 * the machine or the zstd defaults. */
 	ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, STORE_ZSTD_LEVEL);
@@ -360,9 +379,16 @@ static int object_read(struct store *s, const struct digest *d,
 			return err_set(err, -ENOENT, "object %s is missing from the store", name);
 		return err_errno(err, "open object %s", name);
 	}
-	ZSTD_DCtx *dctx = ZSTD_createDCtx();
+	bool shared = !s->dctx_busy;
+	if (shared && !s->dctx && !(s->dctx = ZSTD_createDCtx()))
+		abort();
+	ZSTD_DCtx *dctx = shared ? s->dctx : ZSTD_createDCtx();
 	if (!dctx)
 		abort();
+	if (shared) {
+		ZSTD_DCtx_reset(dctx, ZSTD_reset_session_and_parameters);
+		s->dctx_busy = true;
+	}
 	_cleanup_free_ char *inbuf = xmalloc(ZSTD_DStreamInSize());
 	_cleanup_free_ char *outbuf = xmalloc(ZSTD_DStreamOutSize());
 	struct hasher *h = hasher_new();
@@ -415,7 +441,10 @@ static int object_read(struct store *s, const struct digest *d,
 		if (out.pos)
 			r = sink(outbuf, out.pos, ud, err);
 	}
-	ZSTD_freeDCtx(dctx);
+	if (shared)
+		s->dctx_busy = false;
+	else
+		ZSTD_freeDCtx(dctx);
 	if (r == 0) {
 		struct digest got;
 		hasher_final(h, &got);

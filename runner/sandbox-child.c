@@ -22,6 +22,7 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <linux/openat2.h>
+#include <linux/seccomp.h>
 #include <net/if.h>
 #include <sched.h>
 #include <poll.h>
@@ -599,8 +600,9 @@ __attribute__((noreturn)) static void agent_main(struct sbx_child *c, int wfd, i
 		agent_fail(wfd, 2, &err);
 	}
 	/* Last: from here on only the allowlist; execve is on it. */
-	if ((r = seccomp_load(c->filter)) < 0) {
-		err_code(&err, r, "load seccomp filter");
+	struct sock_fprog prog = {.len = (unsigned short)c->bpf_insns, .filter = c->bpf};
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0) {
+		err_errno(&err, "load seccomp filter");
 		agent_fail(wfd, 2, &err);
 	}
 	int e = exec_search(cfg->argv, cfg->envp);
@@ -698,8 +700,18 @@ void sbx_child_main(struct sbx_child *c)
 	do
 		n = recv(c->sock, &m, sizeof m, 0);
 	while (n < 0 && errno == EINTR);
-	if (n != (ssize_t)sizeof m || m.type != SBX_MSG_CGROUPS)
+	if (n != (ssize_t)sizeof m || m.type != SBX_MSG_CGROUPS || m.bpf_len == 0 ||
+	    m.bpf_len > SBX_BPF_MAX || m.bpf_len % sizeof(struct sock_filter))
 		_exit(SANDBOX_EXIT_SETUP);
+	c->bpf = malloc(m.bpf_len);
+	if (!c->bpf)
+		_exit(SANDBOX_EXIT_SETUP);
+	do
+		n = recv(c->sock, c->bpf, m.bpf_len, 0);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)m.bpf_len)
+		_exit(SANDBOX_EXIT_SETUP);
+	c->bpf_insns = m.bpf_len / sizeof(struct sock_filter);
 	/* That cgroup is the root of what the sandbox sees. */
 	if (unshare(CLONE_NEWCGROUP) < 0) {
 		err_errno(&err, "unshare cgroup namespace");

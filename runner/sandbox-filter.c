@@ -20,6 +20,10 @@
 #include <sched.h>
 #include <sys/ioctl.h>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "lib/fsutil.h"
 #include "lib/macros.h"
 #include "runner/sandbox-int.h"
 
@@ -187,4 +191,31 @@ int sbx_filter_new(bool build_mode, scmp_filter_ctx *ret_ctx, struct err *err)
 fail:
 	seccomp_release(ctx);
 	return r < 0 ? r : -EINVAL;
+}
+
+int sbx_filter_bpf(bool build_mode, struct buf *out, struct err *err)
+{
+	scmp_filter_ctx ctx = NULL;
+	int r = sbx_filter_new(build_mode, &ctx, err);
+	if (r < 0)
+		return r;
+	int fd = memfd_create("airlock-seccomp", MFD_CLOEXEC);
+	if (fd < 0) {
+		seccomp_release(ctx);
+		return err_errno(err, "seccomp: memfd");
+	}
+	r = seccomp_export_bpf(ctx, fd);
+	seccomp_release(ctx);
+	if (r < 0) {
+		close(fd);
+		return err_code(err, r, "seccomp: export the filter");
+	}
+	lseek(fd, 0, SEEK_SET);
+	r = fs_read_fd(fd, SBX_BPF_MAX, out, err);
+	close(fd);
+	if (r < 0)
+		return err_prefix(err, "seccomp: read the filter");
+	if (out->len == 0 || out->len % sizeof(struct sock_filter))
+		return err_set(err, -EIO, "seccomp: exported filter has %zu bytes", out->len);
+	return 0;
 }

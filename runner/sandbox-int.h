@@ -4,6 +4,7 @@
 #ifndef AIRLOCK_RUNNER_SANDBOX_INT_H
 #define AIRLOCK_RUNNER_SANDBOX_INT_H
 
+#include <linux/filter.h>
 #include <seccomp.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -27,6 +28,7 @@ struct sbx_msg {
 	int status;     /* SBX_MSG_EXIT: wait status of the agent */
 	int exec_errno; /* SBX_MSG_EXIT: errno of a failed execve, else 0 */
 	int nfds;       /* SBX_MSG_READY: 1 or 2 fds attached */
+	uint32_t bpf_len; /* SBX_MSG_CGROUPS: bytes of seccomp BPF in the next packet */
 	struct err err; /* SBX_MSG_ERR: what failed; SBX_MSG_EXIT: exec message */
 };
 
@@ -43,7 +45,12 @@ struct sbx_child {
 	bool privileged;          /* parent is root: range mapping */
 	uint64_t disk_bytes, memory_bytes, pids;
 	bool rlimit_memory, rlimit_pids; /* no cgroup: enforce with rlimits */
-	scmp_filter_ctx filter;   /* loaded by the agent just before execve */
+	/* The seccomp program (BPF), received with SBX_MSG_CGROUPS: the
+	 * parent compiles it while the child builds its mounts. Loaded by the
+	 * agent just before execve. */
+	struct sock_filter *bpf;
+	size_t bpf_insns;
+	bool build_mode;
 	const char *workdir;
 	const char *hostname;
 };
@@ -56,6 +63,11 @@ __attribute__((noreturn)) void sbx_child_main(struct sbx_child *c);
  * calls a root RUN step needs (chown, setgroups, ...; they act on mapped
  * ids only). */
 int sbx_filter_new(bool build_mode, scmp_filter_ctx *ret_ctx, struct err *err);
+
+/* The same filter compiled to a BPF program (appended to out), ready for
+ * seccomp(SECCOMP_SET_MODE_FILTER). */
+#define SBX_BPF_MAX (4096 * 8)
+int sbx_filter_bpf(bool build_mode, struct buf *out, struct err *err);
 
 /* Cgroup limits for one run. */
 struct sbx_cgroups {
