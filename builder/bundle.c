@@ -412,7 +412,7 @@ static int read_object(struct reader *rd, const struct digest *name, int64_t siz
 	char hex[DIGEST_HEX_LEN + 1];
 	digest_to_hex(name, hex);
 	if (size < 0 || (uint64_t)size > rd->lim.max_object_bytes)
-		return err_set(err, -EFBIG, "object %s claims %" PRId64
+		return err_set(err, -EFBIG, "object sha256:%s claims %" PRId64
 			       " bytes, over the limit of %" PRIu64, hex, size,
 			       rd->lim.max_object_bytes);
 	if ((uint64_t)size > rd->lim.max_total_bytes - rd->total)
@@ -428,19 +428,19 @@ static int read_object(struct reader *rd, const struct digest *name, int64_t siz
 	for (;;) {
 		la_ssize_t n = archive_read_data(rd->a, rd->chunk, CHUNK);
 		if (n < 0)
-			return err_set(err, -EBADMSG, "read object %s: %s", hex,
+			return err_set(err, -EBADMSG, "read object sha256:%s: %s", hex,
 				       archive_error_string(rd->a) ?: "archive error");
 		if (n == 0)
 			break;
 		got += (uint64_t)n;
 		if (got > (uint64_t)size)
-			return err_set(err, -EBADMSG, "object %s is longer than its header says", hex);
+			return err_set(err, -EBADMSG, "object sha256:%s is longer than its header says", hex);
 		hasher_update(rd->h, rd->chunk, (size_t)n);
 		if (w && (r = store_writer_write(w, rd->chunk, (size_t)n, err)) < 0)
 			return r;
 	}
 	if (got != (uint64_t)size)
-		return err_set(err, -EBADMSG, "object %s holds %" PRIu64 " bytes, its header says %" PRId64,
+		return err_set(err, -EBADMSG, "object sha256:%s holds %" PRIu64 " bytes, its header says %" PRId64,
 			       hex, got, size);
 	struct digest actual;
 	hasher_final(rd->h, &actual);
@@ -455,7 +455,7 @@ static int read_object(struct reader *rd, const struct digest *name, int64_t siz
 		if ((r = store_writer_commit(TAKE_PTR(w), &stored, NULL, err)) < 0)
 			return r;
 		if (!digest_equal(&stored, name))
-			return err_set(err, -EIO, "object %s changed while being stored", hex);
+			return err_set(err, -EIO, "object sha256:%s changed while being stored", hex);
 	}
 	digestset_add(&rd->objects, name);
 	return 0;
@@ -529,16 +529,18 @@ static int read_archive(struct reader *rd, int fd, struct err *err)
 	archive_read_support_filter_zstd(a);
 	rd->a = a;
 	if (archive_read_open_fd(a, fd, CHUNK) != ARCHIVE_OK)
-		return err_set(err, -EBADMSG, "not a zstd-compressed tar: %s",
+		return err_set(err, -EBADMSG, "not a readable zstd-compressed tar: %s",
 			       archive_error_string(a) ?: "unreadable");
 	for (;;) {
 		struct archive_entry *e;
 		int ar = archive_read_next_header(a, &e);
 		if (ar == ARCHIVE_EOF)
 			break;
+		if (ar != ARCHIVE_OK && rd->nentries == 0)
+			return err_set(err, -EBADMSG, "not a readable zstd-compressed tar: %s",
+				       archive_error_string(a) ?: "archive error");
 		if (ar != ARCHIVE_OK)
-			return err_set(err, -EBADMSG, "%s %zu: %s",
-				       rd->nentries ? "after entry" : "not a zstd-compressed tar: entry",
+			return err_set(err, -EBADMSG, "truncated or corrupt after entry %zu: %s",
 				       rd->nentries, archive_error_string(a) ?: "archive error");
 		if (rd->nentries == 0 && archive_filter_code(a, 0) != ARCHIVE_FILTER_ZSTD)
 			return err_set(err, -EBADMSG, "not zstd-compressed");
@@ -560,10 +562,19 @@ static int finish(struct reader *rd, struct err *err)
 {
 	char rec[DIGEST_STR_SIZE];
 	digest_to_str(&rd->record, rec);
+	if (!store_has(rd->s, &rd->record))
+		return err_set(err, -EBADMSG, "the record %s is not in the bundle", rec);
 	_cleanup_(digestset_releasep) struct digestset reach = DIGESTSET_INIT;
 	int r = maintain_reachable(rd->s, &rd->record, &reach, err);
-	if (r < 0)
+	if (r < 0) {
+		/* maintain's hint to run fsck is about a store; here the bundle
+		 * is what is wrong. */
+		static const char hint[] = "; run 'airlock fsck'";
+		size_t len = strlen(err->msg);
+		if (len >= strlen(hint) && !strcmp(err->msg + len - strlen(hint), hint))
+			err->msg[len - strlen(hint)] = '\0';
 		return err_prefix(err, "record %s", rec);
+	}
 	for (size_t i = 0; i < rd->objects.cap; i++) {
 		if (rd->objects.used[i] && !digestset_has(&reach, &rd->objects.slots[i])) {
 			char o[DIGEST_STR_SIZE];
