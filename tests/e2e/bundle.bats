@@ -93,7 +93,10 @@ PY
 	[ "$status" -eq 1 ]
 	[[ "$output" == "airlock: unbundle: bundle '$OUT/bad.bundle': "* ]]
 	[ -z "$(find "$DST/refs" -type f)" ]
-	# What it wrote before the check failed is garbage for gc.
+	# What it wrote before the check failed is garbage: fsck is clean and
+	# gc removes it.
+	run al_dst fsck
+	[ "$status" -eq 0 ]
 	run al_dst gc
 	[ "$status" -eq 0 ]
 	run al_dst fsck
