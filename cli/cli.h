@@ -55,6 +55,8 @@ int cli_usage(const char *text, bool asked);
 	X(apply, "write accepted changes to the workspace", 1)                          \
 	X(commit, "commit accepted changes to a git branch", 1)                         \
 	X(replay, "run again from a record and compare the output", 1)                  \
+	X(bundle, "write a run and all it needs to one file", 1)                        \
+	X(unbundle, "load a bundle into this store, verifying it", 1)                   \
 	X(rm, "remove a run", 0)                                                         \
 	X(gc, "remove what nothing references", 0)                                       \
 	X(fsck, "verify every object and reference", 0)                                  \
