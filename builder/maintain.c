@@ -26,6 +26,7 @@ struct marker {
 	struct store *s;
 	struct digestset seen;
 	struct digestset trees; /* reachable trees: checkouts to keep */
+	struct digestset docs;  /* JSON documents walked */
 	struct buf *problems;   /* NULL: stop at the first problem */
 	size_t nproblems;
 	const char *root; /* "tags/busybox": where a problem was reached from */
@@ -55,9 +56,11 @@ static int mark_blob(struct marker *m, const struct digest *d)
 
 static int mark_tree(struct marker *m, const struct digest *d, unsigned depth)
 {
-	if (!digestset_add(&m->seen, d))
+	/* Deduplicated per type: an object first reached as a blob must
+	 * still decode as a tree when something names it as one. */
+	digestset_add(&m->seen, d);
+	if (!digestset_add(&m->trees, d))
 		return 0;
-	digestset_add(&m->trees, d);
 	if (depth > TREE_DEPTH_MAX)
 		return problem(m, d, "tree nested too deep at");
 	_cleanup_buf_ struct buf b = BUF_INIT;
@@ -131,7 +134,8 @@ static int mark_value(struct marker *m, json_t *v, const char *key)
 
 static int mark_json(struct marker *m, const struct digest *d)
 {
-	if (!digestset_add(&m->seen, d))
+	digestset_add(&m->seen, d);
+	if (!digestset_add(&m->docs, d))
 		return 0;
 	_cleanup_buf_ struct buf b = BUF_INIT;
 	struct err e = {0};
@@ -185,6 +189,7 @@ static void marker_release(struct marker *m)
 {
 	digestset_release(&m->seen);
 	digestset_release(&m->trees);
+	digestset_release(&m->docs);
 }
 
 int maintain_reachable(struct store *s, const struct digest *doc, struct digestset *set,
