@@ -1,127 +1,83 @@
 #!/bin/sh
-# Workspace snapshot and changeset benchmarks, each against git in the same run:
-#  1. snapshot of an unchanged 100k-file workspace   vs  git status --porcelain   (goal <= 1.0x)
-#  2. changeset + --stat after 1,000 modified, 100 added, 100 deleted files
-#                                                     vs  git status --porcelain + git diff --stat (goal <= 0.1x)
-#  3. the same changeset on a 10k-file workspace: must not grow with workspace size
-#  (plus, for information, the snapshot that picks up those edits)
-# There is no `airlock diff` between two trees yet (the CLI is wired later,
-# and capture is measured through `airlock run` when the runner lands), so
-# a tiny driver compiled here against build/libairlock.a calls
-# snapshot_workspace, changeset_compute and patch_render (PATCH_FORMAT_STAT).
+# Snapshot, capture and diff against git, in the same run (issue #4):
+#  1. input snapshot of an unchanged 100k-file workspace (a git repo)
+#       vs git status --porcelain                               goal <= 1.0x
+#  2. capture after an agent modifies 1,000 files, adds 100, deletes 100
+#       vs git status --porcelain + git diff --stat on the same change
+#                                                               goal <= 0.1x
+#  3. airlock diff --stat of that run, same comparison
+#  4. capture on a 10k-file workspace with the same change: it must not
+#     grow with the workspace
+# Snapshot and capture times are airlock's own, from the run record
+# (timings_us): a run also pays for the sandbox, measured by bench/run.sh.
 . "$(dirname "$0")/lib.sh"
 bench_scratch
-cd "$SCRATCH"
+export AIRLOCK_STORE="$SCRATCH/store"
+"$AIRLOCK" build "$TOP/recipes/busybox.recipe" >/dev/null
 
-cat >driver.c <<'EOF'
-#include <stdio.h>
-#include <string.h>
-#include "lib/store.h"
-#include "snapshot/changeset.h"
-#include "snapshot/patch.h"
-#include "snapshot/workspace.h"
-int main(int argc, char **argv)
-{
-	struct err err = {0};
-	struct store *s;
-	if (argc < 4 || store_open(argv[1], STORE_CREATE, &s, &err) < 0)
-		return fprintf(stderr, "usage: driver STORE snap DIR | STORE stat BASE OUT: %s\n", err.msg), 2;
-	if (!strcmp(argv[2], "snap")) {
-		struct digest d;
-		struct workspace_stats st;
-		if (snapshot_workspace_ex(s, argv[3], NULL, &st, &d, &err) < 0)
-			return fprintf(stderr, "%s\n", err.msg), 1;
-		char hex[DIGEST_STR_SIZE];
-		digest_to_str(&d, hex);
-		printf("%s\n", hex);
-		fprintf(stderr, "entries %lu read %lu racy %lu dirs_reused %lu\n",
-			(unsigned long)st.entries, (unsigned long)st.files_read,
-			(unsigned long)st.racy, (unsigned long)st.dirs_reused);
-		return 0;
-	}
-	struct digest a, b;
-	struct changeset *cs = NULL;
-	struct patch_opts o = {.format = PATCH_FORMAT_STAT};
-	if (argc < 5 || digest_parse(argv[3], &a) < 0 || digest_parse(argv[4], &b) < 0)
-		return 2;
-	if (changeset_compute(s, &a, &b, NULL, &cs, &err) < 0 || patch_render(s, cs, &o, 1, &err) < 0)
-		return fprintf(stderr, "%s\n", err.msg), 1;
-	changeset_free(cs);
-	store_free(s);
-	return 0;
-}
-EOF
-cc -std=gnu17 -D_GNU_SOURCE -O2 -I"$TOP" -o driver driver.c "$TOP/build/libairlock.a" \
-	$(pkg-config --libs libarchive libgit2 libzstd libseccomp libcrypto jansson)
-D="$SCRATCH/driver"
-
-# mkrepo DIR NFILES: NFILES/100 directories of 100 small files, committed.
-mkrepo() {
-	python3 - "$1" "$2" <<'EOF'
+# make_ws DIR NFILES: a git repository of NFILES small files in 100 dirs
+make_ws() {
+	python3 - "$1" "$2" <<'PY'
 import os, sys
 root, n = sys.argv[1], int(sys.argv[2])
-for d in range(n // 100):
-    p = os.path.join(root, "src", "d%04d" % d)
-    os.makedirs(p)
-    for f in range(100):
-        with open(os.path.join(p, "f%03d.c" % f), "w") as fh:
-            fh.write("".join("int v%d_%d_%d = %d;\n" % (d, f, i, i) for i in range(20)))
-EOF
+for i in range(n):
+    d = os.path.join(root, "d%03d" % (i % 100))
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "f%06d.txt" % i), "w") as f:
+        f.write("line %d\nsecond line of file %d\n" % (i, i))
+PY
 	git -C "$1" init -q
 	git -C "$1" add -A
-	git -C "$1" -c user.name=b -c user.email=b@b commit -qm base
+	git -C "$1" -c user.name=b -c user.email=b@b commit -qm init
 }
 
-# churn DIR: 1,000 modified, 100 added, 100 deleted files.
-churn() {
-	python3 - "$1" <<'EOF'
-import os, sys
-root = sys.argv[1]
-dirs = sorted(os.listdir(os.path.join(root, "src")))
-for i in range(1000):
-    d = dirs[(i * 7) % len(dirs)]
-    p = os.path.join(root, "src", d, "f%03d.c" % (i % 100))
-    with open(p, "a") as fh:
-        fh.write("int changed_%d;\n" % i)
-for i in range(100):
-    with open(os.path.join(root, "src", dirs[i % len(dirs)], "new%03d.c" % i), "w") as fh:
-        fh.write("int added_%d;\n" % i)
-for i in range(100):
-    d = dirs[(i * 13 + 5) % len(dirs)]
-    p = os.path.join(root, "src", d, "f%03d.c" % (99 - i % 10))
-    if os.path.exists(p):
-        os.unlink(p)
-EOF
+# The agent: 1,000 modified, 100 added, 100 deleted.
+AGENT='i=0; for f in d0*/f*.txt; do i=$((i+1)); [ $i -le 1000 ] && echo changed >>"$f"; [ $i -gt 1000 ] && [ $i -le 1100 ] && rm "$f"; [ $i -gt 1100 ] && break; done; mkdir -p new; for j in $(seq 100); do echo new >new/n$j.txt; done'
+
+# timing KEY: mean of timings_us.KEY over the runs in $SCRATCH/ids, in seconds
+timing() {
+	for id in $(cat "$SCRATCH/ids"); do
+		"$AIRLOCK" show "$id" --json |
+			python3 -c 'import json,sys; print(json.load(sys.stdin)["timings_us"][sys.argv[1]])' "$1"
+	done | python3 -c 'import sys; v=[float(x) for x in sys.stdin]; print(sum(v) / len(v) / 1e6)'
 }
 
-for n in 100000 10000; do
-	ws="$SCRATCH/ws$n"
+run_ids() { # run_ids N CMD...: N runs, their ids in $SCRATCH/ids
+	n=$1
+	shift
+	: >"$SCRATCH/ids"
+	for _ in $(seq "$n"); do
+		"$AIRLOCK" run --image busybox -- "$@" 2>"$SCRATCH/run.err" >/dev/null
+		sed -n 's/^airlock: run //p' "$SCRATCH/run.err" >>"$SCRATCH/ids"
+	done
+}
+
+for size in 100000 10000; do
+	ws="$SCRATCH/ws$size"
 	mkdir -p "$ws"
-	mkrepo "$ws" "$n"
-	st="$SCRATCH/store$n"
-	sleep 0.1
-	base=$("$D" "$st" snap "$ws" 2>/dev/null)
-	git -C "$ws" status --porcelain >/dev/null
-	if [ "$n" = 100000 ]; then
-		hf snap$n \
-			"$D $st snap $ws" \
-			"git -C $ws status --porcelain"
-	fi
-	churn "$ws"
-	sleep 0.1
-	hf resnap$n --prepare "sleep 0.05" "$D $st snap $ws"
-	out=$("$D" "$st" snap "$ws" 2>/dev/null)
-	"$D" "$st" stat "$base" "$out" | tail -n1 >&2
-	git -C "$ws" diff --stat | tail -n1 >&2
-	hf diff$n \
-		"$D $st stat $base $out" \
-		"sh -c 'git -C $ws status --porcelain >/dev/null && git -C $ws diff --stat >/dev/null'"
+	make_ws "$ws" "$size"
+	cd "$ws"
+	"$AIRLOCK" run --image busybox -- true 2>/dev/null # fill the stat cache
+	run_ids "$RUNS" true
+	eval "snap_$size=\$(timing snapshot)"
+	run_ids "$RUNS" sh -c "$AGENT"
+	eval "cap_$size=\$(timing capture)"
+	id=$(tail -n1 "$SCRATCH/ids")
+	cp -a "$ws" "$SCRATCH/copy$size"
+	"$AIRLOCK" review "$id" --accept-all >/dev/null
+	"$AIRLOCK" apply "$id" -w "$SCRATCH/copy$size" >/dev/null
+	hf "git$size" -N --warmup 1 \
+		"git -C $ws status --porcelain" \
+		"git -C $SCRATCH/copy$size status --porcelain" \
+		"git -C $SCRATCH/copy$size diff --stat" \
+		"$AIRLOCK diff $id --stat"
 done
 
-echo "== bench/capture.sh ($RUNS runs each)"
-ratio "1. snapshot unchanged 100k vs git status" "$(mean snap100000 0)" "$(mean snap100000 1)" 1.0
-ratio "2. changeset+stat 100k vs status+diff --stat" "$(mean diff100000 0)" "$(mean diff100000 1)" 0.1
-ratio "3. changeset+stat 10k vs 100k (no growth)" "$(mean diff10000 0)" "$(mean diff100000 0)"
-ratio "   git status+diff --stat 10k vs 100k" "$(mean diff10000 1)" "$(mean diff100000 1)"
-python3 -c 'import sys; print("   snapshot after churn: 100k %.1f ms, 10k %.1f ms" % (float(sys.argv[1])*1e3, float(sys.argv[2])*1e3))' \
-	"$(mean resnap100000 0)" "$(mean resnap10000 0)"
+echo "== bench/capture.sh ($RUNS runs each; 100k and 10k files, 1,200 changes)"
+ratio "1. snapshot (unchanged, 100k) vs git status" "$snap_100000" "$(mean git100000 0)" 1.0
+g=$(python3 -c "print($(mean git100000 1) + $(mean git100000 2))")
+ratio "2. capture (100k) vs git status + diff --stat" "$cap_100000" "$g" 0.1
+ratio "3. airlock diff --stat vs git status + diff --stat" "$(mean git100000 3)" "$g"
+g10=$(python3 -c "print($(mean git10000 1) + $(mean git10000 2))")
+ratio "4. capture (10k) vs git status + diff --stat" "$cap_10000" "$g10" 0.1
+python3 -c 'import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print("   capture 10k %.1f ms, 100k %.1f ms: %.2fx for 10x the files" % (a*1e3, b*1e3, b/a))' "$cap_10000" "$cap_100000"

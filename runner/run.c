@@ -23,6 +23,13 @@
 #define NOTES_MAX 1000
 #define RUN_ERR_TAIL 2048
 
+static double now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
 static void make_run_id(char *out, size_t len)
 {
 	struct timespec ts;
@@ -239,6 +246,7 @@ struct capture_ctx {
 	bool have_ws;
 	json_t *notes;
 	uint32_t shift, inside_uid, inside_gid;
+	double capture_ms;
 };
 
 static void capture_note(const char *path, const char *what, void *ud)
@@ -251,6 +259,7 @@ static void capture_note(const char *path, const char *what, void *ud)
 static int capture_both(int upper_root, int upper_ws, void *ud, struct err *err)
 {
 	struct capture_ctx *c = ud;
+	double t0 = now_ms();
 	/* Root: owners matter (a RUN step's layer); map them back to inside
 	 * ids. Without root there is one id inside: record it. */
 	struct tree_import_opts ro = {
@@ -271,6 +280,7 @@ static int capture_both(int upper_root, int upper_ws, void *ud, struct err *err)
 			return err_prefix(err, "capture of the workspace");
 		c->have_ws = true;
 	}
+	c->capture_ms = now_ms() - t0;
 	return 0;
 }
 
@@ -409,6 +419,7 @@ static int run_all(struct store *s, const struct run_request *req, struct run_st
 	 * sees and what the diff is computed against. */
 	struct digest input;
 	char git_head[41] = "";
+	double t_snap = now_ms();
 	if (req->input_tree) {
 		input = *req->input_tree;
 		if (!store_has(s, &input)) {
@@ -424,6 +435,7 @@ static int run_all(struct store *s, const struct run_request *req, struct run_st
 		}
 		workspace_git_head(ws_fd, git_head, sizeof git_head);
 	}
+	t_snap = now_ms() - t_snap;
 
 	uint32_t shift = id_shift();
 	struct tree_idmap image_map = {.shift = shift};
@@ -524,6 +536,10 @@ static int run_all(struct store *s, const struct run_request *req, struct run_st
 		return err_set(err, -EIO, "internal: run record does not encode");
 	if (req->replay_of)
 		json_object_set_new(st->rec, "replay_of", json_string(req->replay_of));
+	/* Where airlock's own time went, for users and benchmarks. */
+	json_object_set_new(st->rec, "timings_us",
+			    json_pack("{s:I,s:I}", "snapshot", (json_int_t)(t_snap * 1000),
+				      "capture", (json_int_t)(cap.capture_ms * 1000)));
 	ret->output_tree = cap.have_ws ? cap.ws_out : input;
 	char *text = json_dumps(st->rec, JSON_SORT_KEYS | JSON_COMPACT);
 	r = store_put(s, text, strlen(text), &ret->record, err);

@@ -14,7 +14,8 @@
  *   timed_out}, duration_ms, max_rss_kb, user_cpu_ms, sys_cpu_ms, stdout,
  *   stderr (blobs, at most RUN_OUTPUT_CAP bytes each; *_truncated says if
  *   the live stream was longer), capture_notes (what the tree format could
- *   not hold: special files, setuid bits), network ("none").
+ *   not hold: special files, setuid bits), network ("none"), timings_us
+ *   {snapshot, capture} (airlock's own time, in microseconds).
  */
 #ifndef AIRLOCK_RUNNER_RUN_H
 #define AIRLOCK_RUNNER_RUN_H
