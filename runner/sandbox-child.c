@@ -629,6 +629,25 @@ static int reopen_sources(struct sbx_child *c, struct err *err)
 	return 0;
 }
 
+static int make_workdir(const char *path, struct err *err)
+{
+	char buf[4096];
+	if (strlen(path) >= sizeof buf || path[0] != '/')
+		return err_set(err, -EINVAL, "working directory '%s' is not an absolute path", path);
+	snprintf(buf, sizeof buf, "%s", path);
+	for (char *p = buf + 1;; p++) {
+		if (*p == '/' || *p == '\0') {
+			char saved = *p;
+			*p = '\0';
+			if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+				return err_errno(err, "create working directory '%s'", buf);
+			*p = saved;
+			if (!saved)
+				return 0;
+		}
+	}
+}
+
 void sbx_child_main(struct sbx_child *c)
 {
 	const struct sandbox_config *cfg = c->cfg;
@@ -693,6 +712,11 @@ void sbx_child_main(struct sbx_child *c)
 	int lastcap = last_cap(); /* read while the host /proc is visible */
 	int uppers[2] = {-1, -1};
 	if ((r = setup_root(c, &uppers[0], &uppers[1], &err)) < 0)
+		child_fail(c, &err);
+	/* An image's working directory need not exist in its tree (WORKDIR
+	 * does not create it): make it, as Docker does, inside the new root
+	 * (root of the user namespace, owner 0:0), before the agent's chdir. */
+	if ((r = make_workdir(c->workdir, &err)) < 0)
 		child_fail(c, &err);
 
 	/* Nothing of the agent's runs before the parent has moved us into

@@ -437,7 +437,13 @@ static int run_inner(struct run_state *s, const struct sandbox_config *cfg, bool
 	m = (struct sbx_msg){.type = SBX_MSG_CGROUPS, .bpf_len = (uint32_t)bpf.len};
 	if (send(s->sock[0], &m, sizeof m, MSG_NOSIGNAL) < 0 ||
 	    send(s->sock[0], bpf.data, bpf.len, MSG_NOSIGNAL) != (ssize_t)bpf.len) {
+		/* The child failed its setup meanwhile: its reason is queued. */
 		r = err_errno(err, "sandbox: start child");
+		struct sbx_msg why;
+		if (recv_msg(s->sock[0], &why, NULL) == (ssize_t)sizeof why && why.type == SBX_MSG_ERR) {
+			*err = why.err;
+			r = why.err.code < 0 ? why.err.code : -EIO;
+		}
 		return r;
 	}
 	ssize_t k = recv_msg(s->sock[0], &m, s->uppers);

@@ -176,3 +176,24 @@ write_copy_recipe() {
 		[[ "$output" == usage:* ]]
 	done
 }
+
+@test "a failed RUN step reports its status and output and leaves no image" {
+	shared_busybox_store
+	printf 'FROM busybox\nRUN echo about to fail >&2; exit 3\n' >"$CTX/fail.recipe"
+	run al build "$CTX/fail.recipe"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"fail.recipe:2:"*"exited with status 3"* ]]
+	[[ "$output" == *"about to fail"* ]]
+	run al images --json
+	[[ "$output" != *'"fail"'* ]]
+}
+
+@test "RUN steps run as root inside the build sandbox, with no network" {
+	shared_busybox_store
+	printf 'FROM busybox\nRUN id -u > /uid; (ip link 2>/dev/null || cat /proc/net/dev) > /net\n' >"$CTX/r.recipe"
+	run al build -t rootrun "$CTX/r.recipe"
+	[ "$status" -eq 0 ]
+	co=$(al checkout rootrun)
+	[ "$(cat "$co/uid")" = 0 ]
+	! grep -qE 'eth|ens|enp' "$co/net"
+}
