@@ -22,6 +22,13 @@ static const char usage[] =
 	"  --all        include files ignored by .gitignore\n"
 	"  PATH...      only these paths (and what is below them)\n";
 
+static bool apply_is_run(struct store *s, const char *word)
+{
+	char id[RUN_ID_MAX];
+	struct digest d;
+	return !strcmp(word, "last") || run_resolve(s, word, id, &d, NULL) == 0;
+}
+
 int cmd_apply(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {{"check", no_argument, NULL, 'c'},
@@ -32,6 +39,22 @@ int cmd_apply(struct cli *cli, int argc, char **argv)
 	bool check = false, all = false;
 	const char *target = NULL;
 	int c;
+	_cleanup_(store_freep) struct store *s = NULL;
+	const char *ref = "last";
+	/* RUN may come before the options ("apply RUN --check -w DIR"): take it
+	 * first, or "+" would stop option parsing at it and every option after
+	 * it would be taken for a PATH (an apply instead of a --check). */
+	if (argc > 1 && argv[1][0] != '-' && !cli_is_help(argv[1])) {
+		s = cli_open_store(cli);
+		if (!s)
+			return EXIT_AIRLOCK;
+		if (apply_is_run(s, argv[1])) {
+			ref = argv[1];
+			argv[1] = argv[0];
+			argv++;
+			argc--;
+		}
+	}
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "+w:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -41,17 +64,14 @@ int cmd_apply(struct cli *cli, int argc, char **argv)
 		default: return cli_usage(usage, c == 'h');
 		}
 	}
-	_cleanup_(store_freep) struct store *s = cli_open_store(cli);
+	if (!s)
+		s = cli_open_store(cli);
 	if (!s)
 		return EXIT_AIRLOCK;
 	/* [RUN] [PATH...]: the first word is the run if it names one. */
-	const char *ref = "last";
-	if (optind < argc && strcmp(argv[optind], "--")) {
-		char id[RUN_ID_MAX];
-		struct digest d;
-		if (!strcmp(argv[optind], "last") || run_resolve(s, argv[optind], id, &d, NULL) == 0)
-			ref = argv[optind++];
-	}
+	if (!strcmp(ref, "last") && optind < argc && strcmp(argv[optind], "--") &&
+	    apply_is_run(s, argv[optind]))
+		ref = argv[optind++];
 	if (optind < argc && !strcmp(argv[optind], "--"))
 		optind++;
 	struct err err = {0};

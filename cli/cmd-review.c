@@ -36,6 +36,18 @@ int cmd_review(struct cli *cli, int argc, char **argv)
 	int mode = 0;
 	bool redo = false, all = false;
 	int c;
+	/* RUN comes first when given (an id, a prefix or "last"), before the
+	 * options, as the usage says: "review RUN --accept PATH..." must not
+	 * take RUN for a path, nor stop option parsing at it. */
+	const char *ref = "last";
+	bool ref_given = false;
+	if (argc > 1 && argv[1][0] != '-') {
+		ref = argv[1];
+		ref_given = true;
+		argv[1] = argv[0];
+		argv++;
+		argc--;
+	}
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (c) {
@@ -53,11 +65,10 @@ int cmd_review(struct cli *cli, int argc, char **argv)
 		default: return cli_usage(usage, c == 'h');
 		}
 	}
-	/* RUN comes first when given: an id, a prefix or "last". */
-	const char *ref = "last";
+	/* Without PATHs, RUN may also follow the options (--accept-all RUN). */
 	int first_path = optind;
 	if (mode != O_ACCEPT && mode != O_REJECT) {
-		if (argc - optind > 1)
+		if (argc - optind > (ref_given ? 0 : 1))
 			return cli_usage(usage, false);
 		if (optind < argc)
 			ref = argv[optind];
