@@ -197,3 +197,18 @@ write_copy_recipe() {
 	[ "$(cat "$co/uid")" = 0 ]
 	! grep -qE 'eth|ens|enp' "$co/net"
 }
+
+@test "make install puts airlock, airlock-full and the man page in place, and they work" {
+	dest=$(mktemp -d "$AIRLOCK_TEST_TMP/inst.XXXXXX")
+	run make -s -C "$AIRLOCK_TOP" install DESTDIR="$dest" PREFIX=/usr/local
+	[ "$status" -eq 0 ]
+	[ -x "$dest/usr/local/bin/airlock" ]
+	[ -x "$dest/usr/local/libexec/airlock/airlock-full" ]
+	[ -f "$dest/usr/local/share/man/man1/airlock.1" ]
+	# A heavy command run through the installed light binary execs airlock-full.
+	run "$dest/usr/local/bin/airlock" build --help
+	[ "$status" -eq 0 ]
+	[[ "$output" == usage:\ airlock\ build* ]]
+	run "$dest/usr/local/bin/airlock" images --json
+	[ "$status" -eq 0 ]
+}
