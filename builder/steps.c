@@ -17,6 +17,7 @@
 #include "lib/tree.h"
 #include "lib/xalloc.h"
 #include "runner/run.h"
+#include "snapshot/workspace.h"
 
 int step_env_init(struct step_env *env, struct store *s, const char *recipe_path, struct err *err)
 {
@@ -81,10 +82,14 @@ static int prepare_copy(struct step_env *env, const struct recipe_step *st, json
 			return err_errno(err, "COPY: stat '%s'", cs->name);
 		int r;
 		if (S_ISDIR(stbuf.st_mode)) {
-			struct tree_import_opts io = {.keep_owner = false};
+			/* Through the workspace stat cache (keyed by the real path
+			 * of what openat2 resolved beneath the context): a rebuild
+			 * with unchanged sources is a stat walk, not a re-hash. */
+			char proc[64];
+			snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
 			cs->is_dir = true;
 			cs->perm = 0755;
-			r = tree_import_dir(env->s, fd, &io, &cs->digest, err);
+			r = snapshot_workspace(env->s, proc, &cs->digest, err);
 		} else if (S_ISREG(stbuf.st_mode)) {
 			cs->perm = st->has_copy_mode ? (st->copy_mode & 0777) : normal_perm(stbuf.st_mode);
 			r = store_put_fd(env->s, fd, &cs->digest, &cs->size, err);

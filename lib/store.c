@@ -37,7 +37,7 @@ struct store {
 	int tmp;      /* tmp/ */
 	int lock_fd;  /* $STORE/lock, flocked */
 	/* One compression and one decompression context, reused: creating a
-	 * level-3 context allocates and clears ~1 MB, more than most objects
+	 * compression context allocates and clears ~1 MB, more than most objects
 	 * cost to compress. A second writer at once gets its own. */
 	ZSTD_CCtx *cctx;
 	bool cctx_busy;

@@ -36,7 +36,7 @@
 #define STORE_NS_RUNS "runs"
 
 /* zstd settings are fixed so the stored bytes of an object are stable. */
-#define STORE_ZSTD_LEVEL 3
+#define STORE_ZSTD_LEVEL 1
 
 struct store;
 
