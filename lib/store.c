@@ -208,9 +208,10 @@ int store_writer_new(struct store *s, struct store_writer **ret, struct err *err
 		abort();
 	}
 	/* Fixed parameters: the stored bytes of an object do not depend on
-	 * the machine or the zstd defaults. */
+	 * the machine or the zstd defaults. Two workers: a large file
+	 * compresses on both cores of a small machine. */
 	ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, STORE_ZSTD_LEVEL);
-	ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_nbWorkers, 0);
+	ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_nbWorkers, 2);
 	ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 0);
 	ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_contentSizeFlag, 0);
 	w->h = hasher_new();
