@@ -370,7 +370,12 @@ static int ws_dir(struct ws *w, int dfd, int depth, struct digest *ret, bool *re
 			r = err_set(err, -ENAMETOOLONG, "'%s': name longer than %d bytes", w->path.data,
 				    TREE_NAME_MAX);
 		} else if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			r = err_errno(err, "stat '%s'", w->path.data);
+			/* Gone since readdir (git gc, an editor's temp file): it is
+			 * simply not in this snapshot. */
+			if (errno == ENOENT)
+				skip = true;
+			else
+				r = err_errno(err, "stat '%s'", w->path.data);
 		} else if (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) {
 			w->st.entries++;
 			bool r_racy = have_cr && stat_match(&cr, &st) && racy(w, w->old, &st);
@@ -382,8 +387,13 @@ static int ws_dir(struct ws *w, int dfd, int depth, struct digest *ret, bool *re
 			}
 			if (S_ISREG(st.st_mode)) {
 				a.type = TREE_FILE;
-				if (!hit)
+				if (!hit) {
 					r = read_file(w, dfd, name, &st, &a.digest, err);
+					if (r == -ENOENT) {
+						skip = true; /* deleted before we opened it */
+						r = 0;
+					}
+				}
 				a.size = (uint64_t)st.st_size;
 				a.perm = st.st_mode & 0777;
 			} else {
@@ -393,7 +403,9 @@ static int ws_dir(struct ws *w, int dfd, int depth, struct digest *ret, bool *re
 				if (!hit) {
 					char target[SYMLINK_TARGET_MAX + 2];
 					ssize_t tl = readlinkat(dfd, name, target, sizeof target);
-					if (tl < 0)
+					if (tl < 0 && errno == ENOENT)
+						skip = true;
+					else if (tl < 0)
 						r = err_errno(err, "readlink '%s'", w->path.data);
 					else if (tl == 0 || tl > SYMLINK_TARGET_MAX)
 						r = err_set(err, -ENAMETOOLONG,
@@ -410,13 +422,20 @@ static int ws_dir(struct ws *w, int dfd, int depth, struct digest *ret, bool *re
 			_cleanup_close_ int sub =
 				openat(dfd, name, O_RDONLY | O_CLOEXEC | O_DIRECTORY | O_NOFOLLOW);
 			bool sub_hit = false;
-			if (sub < 0)
+			if (sub < 0 && errno == ENOENT)
+				skip = true;
+			else if (sub < 0)
 				r = err_errno(err, "open directory '%s'", w->path.data);
 			else if (depth + 1 > TREE_DEPTH_MAX)
 				r = err_set(err, -ELOOP, "'%.200s...': nested deeper than %d directories",
 					    w->path.data, TREE_DEPTH_MAX);
-			else
+			else if (!skip) {
 				r = ws_dir(w, sub, depth + 1, &a.digest, &sub_hit, err);
+				if (r == -ENOENT) {
+					skip = true; /* removed while we read it */
+					r = 0;
+				}
+			}
 			a.type = TREE_DIR;
 			a.perm = st.st_mode & 0777;
 			hit = sub_hit && have_cr && cr.mode == st.st_mode &&

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <sys/wait.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -234,6 +236,51 @@ static void test_cache_corrupt(void **state)
 	(void)err;
 }
 
+/* Files and directories vanishing while the snapshot walks (git gc
+ * deleting loose objects, an editor's temp files) are not errors: they are
+ * just not in that snapshot. A forked child churns the workspace while
+ * the parent snapshots it over and over, without the stat cache. */
+static void test_entries_vanish_during_walk(void **state)
+{
+	struct fixture *f = *state;
+	struct err err = {0};
+	int churn_dir = openat(f->wfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(churn_dir >= 0);
+	mkdirat(f->wfd, "churn", 0755);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int d = openat(churn_dir, "churn", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		for (unsigned i = 0;; i++) {
+			char name[32];
+			snprintf(name, sizeof name, "f%u", i % 200);
+			int fd = openat(d, name, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+			if (fd >= 0) {
+				(void)!write(fd, "x\n", 2);
+				close(fd);
+			}
+			snprintf(name, sizeof name, "f%u", (i + 100) % 200);
+			unlinkat(d, name, 0);
+			snprintf(name, sizeof name, "d%u", i % 50);
+			if (mkdirat(d, name, 0755) < 0)
+				unlinkat(d, name, AT_REMOVEDIR);
+		}
+	}
+	struct workspace_opts wo = {.no_cache = true};
+	int failures = 0;
+	for (int i = 0; i < 200; i++) {
+		struct digest d;
+		if (snapshot_workspace_ex(f->s, f->ws, &wo, NULL, &d, &err) < 0) {
+			failures++;
+			print_message("snapshot %d: %s\n", i, err.msg);
+		}
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	close(churn_dir);
+	assert_int_equal(failures, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -242,6 +289,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_racy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cache_root_gone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cache_corrupt, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_entries_vanish_during_walk, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
