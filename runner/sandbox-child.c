@@ -49,7 +49,7 @@ static void send_msg(int sock, const struct sbx_msg *m, const int *fds, int nfds
 {
 	struct iovec iov = {.iov_base = (void *)m, .iov_len = sizeof *m};
 	union {
-		char buf[CMSG_SPACE(sizeof(int) * 2)];
+		char buf[CMSG_SPACE(sizeof(int) * SBX_MAX_FDS)];
 		struct cmsghdr align;
 	} u;
 	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
@@ -648,6 +648,38 @@ static int make_workdir(const char *path, struct err *err)
 	}
 }
 
+/* The agent's terminal comes from the sandbox's own devpts instance, not
+ * the host's: the agent then holds no node of the host's devpts (whose
+ * other ptys are the host's sessions), and ttyname() finds its terminal
+ * at /dev/pts/N inside (tty, ssh, script need that). TIOCGPTPEER opens the
+ * slave of this very master without a path lookup. The slave is the
+ * agent's (login does the same), so it can reopen it by name. The window
+ * size is set before the agent starts (ws, the caller's). The master
+ * goes to the parent, which relays it; *ret_master is ours to close. */
+static int open_pty(struct sbx_child *c, const struct winsize *ws, int *ret_master,
+		    struct err *err)
+{
+	_cleanup_close_ int master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0)
+		return err_errno(err, "open /dev/pts/ptmx");
+	int unlock = 0;
+	if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
+		return err_errno(err, "unlock the pty");
+	if (ws->ws_row && ws->ws_col)
+		(void)ioctl(master, TIOCSWINSZ, ws);
+	int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (slave < 0)
+		return err_errno(err, "open the pty's slave");
+	if (fchown(slave, c->cfg->uid, c->cfg->gid) < 0) {
+		int r = err_errno(err, "chown the pty's slave");
+		close(slave);
+		return r;
+	}
+	c->tty_slave_fd = slave;
+	*ret_master = TAKE_FD(master);
+	return 0;
+}
+
 void sbx_child_main(struct sbx_child *c)
 {
 	const struct sandbox_config *cfg = c->cfg;
@@ -736,17 +768,26 @@ void sbx_child_main(struct sbx_child *c)
 	if (n != (ssize_t)m.bpf_len)
 		_exit(SANDBOX_EXIT_SETUP);
 	c->bpf_insns = m.bpf_len / sizeof(struct sock_filter);
+	int master = -1;
+	if (c->cfg->tty && (r = open_pty(c, &m.winsize, &master, &err)) < 0)
+		child_fail(c, &err);
 	/* That cgroup is the root of what the sandbox sees. */
 	if (unshare(CLONE_NEWCGROUP) < 0) {
 		err_errno(&err, "unshare cgroup namespace");
 		child_fail(c, &err);
 	}
 
-	struct sbx_msg ready = {.type = SBX_MSG_READY, .nfds = uppers[1] >= 0 ? 2 : 1};
-	send_msg(c->sock, &ready, uppers, ready.nfds);
-	close(uppers[0]);
+	/* The root upper, the workspace upper if any, the pty master if any:
+	 * the parent knows from its config which are there. */
+	int fds[SBX_MAX_FDS] = {uppers[0]};
+	struct sbx_msg ready = {.type = SBX_MSG_READY, .nfds = 1};
 	if (uppers[1] >= 0)
-		close(uppers[1]);
+		fds[ready.nfds++] = uppers[1];
+	if (master >= 0)
+		fds[ready.nfds++] = master;
+	send_msg(c->sock, &ready, fds, ready.nfds);
+	for (int i = 0; i < ready.nfds; i++)
+		close(fds[i]);
 
 	int pfd[2];
 	if (pipe2(pfd, O_CLOEXEC) < 0) {

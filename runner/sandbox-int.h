@@ -8,6 +8,7 @@
 #include <seccomp.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/ioctl.h>
 #include <sys/types.h>
 
 #include "lib/buf.h"
@@ -19,16 +20,21 @@ enum sbx_msg_type {
 	SBX_MSG_GO = 1,    /* parent -> child: maps written */
 	SBX_MSG_CGROUPS,   /* parent -> child: cgroups joined (the agent may start) */
 	SBX_MSG_ERR,       /* child -> parent: setup failed; err */
-	SBX_MSG_READY,     /* child -> parent: mounts done; SCM_RIGHTS upper fds */
+	SBX_MSG_READY,     /* child -> parent: mounts done; SCM_RIGHTS: the root
+			    * upper, the workspace upper (if any), the pty
+			    * master (if cfg->tty) */
 	SBX_MSG_EXIT,      /* child -> parent: agent's wait status, exec errno */
 };
+
+#define SBX_MAX_FDS 3
 
 struct sbx_msg {
 	int type;
 	int status;     /* SBX_MSG_EXIT: wait status of the agent */
 	int exec_errno; /* SBX_MSG_EXIT: errno of a failed execve, else 0 */
-	int nfds;       /* SBX_MSG_READY: 1 or 2 fds attached */
+	int nfds;       /* SBX_MSG_READY: 1 to SBX_MAX_FDS fds attached */
 	uint32_t bpf_len; /* SBX_MSG_CGROUPS: bytes of seccomp BPF in the next packet */
+	struct winsize winsize; /* SBX_MSG_CGROUPS: the caller's terminal (cfg->tty), or zeros */
 	struct err err; /* SBX_MSG_ERR: what failed; SBX_MSG_EXIT: exec message */
 };
 
@@ -41,7 +47,7 @@ struct sbx_child {
 	int ws_lower_fd;          /* or -1 */
 	int *mount_src_fds;       /* cfg->nmounts O_PATH fds */
 	int stdin_fd, stdout_fd, stderr_fd; /* what becomes 0,1,2 (-1: /dev/null) */
-	int tty_slave_fd;         /* -1 unless cfg->tty */
+	int tty_slave_fd;         /* -1; with cfg->tty the child opens it in its devpts */
 	bool privileged;          /* parent is root: range mapping */
 	uint64_t disk_bytes, memory_bytes, pids;
 	bool rlimit_memory, rlimit_pids; /* no cgroup: enforce with rlimits */

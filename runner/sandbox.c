@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <pty.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -91,13 +90,13 @@ static int write_maps(pid_t pid, bool privileged, const struct sandbox_config *c
 	return 0;
 }
 
-/* Receives one message; fds attached go to fds[] (O_CLOEXEC). Returns
- * bytes, 0 on EOF, -errno. */
-static ssize_t recv_msg(int sock, struct sbx_msg *m, int fds[2])
+/* Receives one message; fds attached go to fds[] (O_CLOEXEC; unset
+ * entries are left alone). Returns bytes, 0 on EOF, -errno. */
+static ssize_t recv_msg(int sock, struct sbx_msg *m, int fds[SBX_MAX_FDS])
 {
 	struct iovec iov = {.iov_base = m, .iov_len = sizeof *m};
 	union {
-		char buf[CMSG_SPACE(sizeof(int) * 2)];
+		char buf[CMSG_SPACE(sizeof(int) * SBX_MAX_FDS)];
 		struct cmsghdr align;
 	} u;
 	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
@@ -112,9 +111,9 @@ static ssize_t recv_msg(int sock, struct sbx_msg *m, int fds[2])
 		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
 			continue;
 		size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		int got[2] = {-1, -1};
-		memcpy(got, CMSG_DATA(cm), sizeof(int) * (k > 2 ? 2 : k));
-		for (size_t i = 0; i < 2; i++) {
+		int got[SBX_MAX_FDS] = {-1, -1, -1};
+		memcpy(got, CMSG_DATA(cm), sizeof(int) * (k > SBX_MAX_FDS ? SBX_MAX_FDS : k));
+		for (size_t i = 0; i < SBX_MAX_FDS; i++) {
 			if (fds && i < k)
 				fds[i] = got[i];
 			else if (i < k)
@@ -131,7 +130,7 @@ struct run_state {
 	size_t nsrc;
 	int sock[2];
 	int out[2], errp[2];
-	int master, slave;
+	int master;
 	int sigfd;
 	int uppers[2];
 	sigset_t oldmask;
@@ -173,7 +172,6 @@ static void run_state_release(struct run_state *s)
 	closefd(&s->errp[0]);
 	closefd(&s->errp[1]);
 	closefd(&s->master);
-	closefd(&s->slave);
 	closefd(&s->sigfd);
 	closefd(&s->uppers[0]);
 	closefd(&s->uppers[1]);
@@ -203,32 +201,29 @@ static void copy_out(int from, int to, int capture, bool *open_)
 		(void)fs_write_all(capture, buf, (size_t)n);
 }
 
+static bool get_winsize(struct winsize *ws)
+{
+	return ioctl(STDIN_FILENO, TIOCGWINSZ, ws) == 0 || ioctl(STDOUT_FILENO, TIOCGWINSZ, ws) == 0;
+}
+
 static void sync_winsize(int master)
 {
 	struct winsize ws;
-	if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0 || ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0)
+	if (get_winsize(&ws))
 		ioctl(master, TIOCSWINSZ, &ws);
 }
 
-static int setup_tty(struct run_state *s, const struct sandbox_config *cfg, struct err *err)
+/* The pty itself is made by the child in the sandbox's devpts (see
+ * open_pty in sandbox-child.c) and its master sent back with
+ * SBX_MSG_READY; here only the caller's terminal goes raw. */
+static void setup_tty(struct run_state *s, const struct sandbox_config *cfg)
 {
-	s->master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (s->master < 0 || grantpt(s->master) < 0 || unlockpt(s->master) < 0)
-		return err_errno(err, "sandbox: open pty");
-	char name[128];
-	if (ptsname_r(s->master, name, sizeof name) != 0)
-		return err_errno(err, "sandbox: ptsname");
-	s->slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (s->slave < 0)
-		return err_errno(err, "sandbox: open '%s'", name);
-	sync_winsize(s->master);
 	if (cfg->interactive && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &s->saved_tio) == 0) {
 		struct termios raw = s->saved_tio;
 		cfmakeraw(&raw);
 		if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0)
 			s->tio_set = true;
 	}
-	return 0;
 }
 
 /* Relays stdio and signals until pid 1 is gone and every stream hit EOF;
@@ -340,8 +335,7 @@ static int run_inner(struct run_state *s, const struct sandbox_config *cfg, bool
 	snprintf(ret->enforced, sizeof ret->enforced, "%s", enforced.data);
 
 	if (cfg->tty) {
-		if ((r = setup_tty(s, cfg, err)) < 0)
-			return r;
+		setup_tty(s, cfg);
 	} else {
 		if (cfg->stdout_capture_fd >= 0 && pipe2(s->out, O_CLOEXEC) < 0) {
 			r = err_errno(err, "sandbox: pipe");
@@ -384,7 +378,7 @@ static int run_inner(struct run_state *s, const struct sandbox_config *cfg, bool
 		.stdin_fd = cfg->interactive ? STDIN_FILENO : -1,
 		.stdout_fd = s->out[1] >= 0 ? s->out[1] : STDOUT_FILENO,
 		.stderr_fd = s->errp[1] >= 0 ? s->errp[1] : STDERR_FILENO,
-		.tty_slave_fd = s->slave,
+		.tty_slave_fd = -1,
 		.privileged = privileged,
 		.disk_bytes = disk,
 		.memory_bytes = memory,
@@ -412,7 +406,6 @@ static int run_inner(struct run_state *s, const struct sandbox_config *cfg, bool
 	closefd(&s->sock[1]);
 	closefd(&s->out[1]);
 	closefd(&s->errp[1]);
-	closefd(&s->slave);
 
 	if ((r = write_maps(s->pid, privileged, cfg, err)) < 0)
 		return r;
@@ -435,6 +428,8 @@ static int run_inner(struct run_state *s, const struct sandbox_config *cfg, bool
 	if ((r = sbx_filter_bpf(cfg->build_mode, &bpf, err)) < 0)
 		return err_prefix(err, "sandbox: seccomp unavailable");
 	m = (struct sbx_msg){.type = SBX_MSG_CGROUPS, .bpf_len = (uint32_t)bpf.len};
+	if (cfg->tty && !get_winsize(&m.winsize))
+		memset(&m.winsize, 0, sizeof m.winsize);
 	if (send(s->sock[0], &m, sizeof m, MSG_NOSIGNAL) < 0 ||
 	    send(s->sock[0], bpf.data, bpf.len, MSG_NOSIGNAL) != (ssize_t)bpf.len) {
 		/* The child failed its setup meanwhile: its reason is queued. */
@@ -446,7 +441,20 @@ static int run_inner(struct run_state *s, const struct sandbox_config *cfg, bool
 		}
 		return r;
 	}
-	ssize_t k = recv_msg(s->sock[0], &m, s->uppers);
+	int fds[SBX_MAX_FDS] = {-1, -1, -1};
+	ssize_t k = recv_msg(s->sock[0], &m, fds);
+	int nfds = 1;
+	s->uppers[0] = fds[0];
+	if (s->ws_lower_fd >= 0)
+		s->uppers[1] = fds[nfds++];
+	if (cfg->tty)
+		s->master = fds[nfds++];
+	for (int i = nfds; i < SBX_MAX_FDS; i++)
+		closefd(&fds[i]);
+	if (k == (ssize_t)sizeof m && m.type == SBX_MSG_READY &&
+	    (s->uppers[0] < 0 || (s->ws_lower_fd >= 0 && s->uppers[1] < 0) ||
+	     (cfg->tty && s->master < 0)))
+		return err_set(err, -EIO, "sandbox: the child sent too few fds");
 	if (k != (ssize_t)sizeof m || m.type != SBX_MSG_READY) {
 		if (k == (ssize_t)sizeof m && m.type == SBX_MSG_ERR) {
 			*err = m.err;
@@ -468,6 +476,10 @@ static int run_inner(struct run_state *s, const struct sandbox_config *cfg, bool
 		ret->protections |= SANDBOX_P_PIDS_CG;
 	if (s->cg.cpu)
 		ret->protections |= SANDBOX_P_CPU_CG;
+
+	/* The child set the size it was sent; it may have changed since. */
+	if (s->master >= 0)
+		sync_winsize(s->master);
 
 	struct sbx_msg ex = {0};
 	bool got_exit = false, timed_out = false;
@@ -536,7 +548,7 @@ int sandbox_run(const struct sandbox_config *cfg,
 
 	struct run_state s = {
 		.root_lower_fd = -1, .ws_lower_fd = -1, .sock = {-1, -1}, .out = {-1, -1},
-		.errp = {-1, -1}, .master = -1, .slave = -1, .sigfd = -1, .uppers = {-1, -1},
+		.errp = {-1, -1}, .master = -1, .sigfd = -1, .uppers = {-1, -1},
 		.pid = -1,
 	};
 	int r = run_inner(&s, cfg, privileged, memory, pids, disk, capture, userdata, ret, err);
