@@ -5,7 +5,7 @@
 set -eu
 pkgs="build-essential pkg-config git ca-certificates apt util-linux strace
 libarchive-dev libgit2-dev libzstd-dev libseccomp-dev libssl-dev libjansson-dev
-libcmocka-dev bats zstd tar iproute2 python3 umoci skopeo podman ${AIRLOCK_DEPS_EXTRA:-}"
+libcmocka-dev bats zstd tar iproute2 python3 umoci skopeo podman tmux ${AIRLOCK_DEPS_EXTRA:-}"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
