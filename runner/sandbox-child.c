@@ -45,6 +45,29 @@
 
 #define SCRATCH "/tmp"
 
+/* Credentials by raw system call. The child comes from a raw clone(2)
+ * of a parent that may have threads (the store's zstd workers), so
+ * glibc's thread list here still names the parent's threads, and glibc's
+ * setgroups/setresgid/setresuid, which make every thread of a process
+ * change ids (POSIX), signal them and wait for their answer: a wait for
+ * threads that do not exist in this process, forever when one was being
+ * created at clone time (a build hung that way). The kernel calls change
+ * the calling thread only, which is the whole child. */
+static int raw_setgroups_none(void)
+{
+	return (int)syscall(SYS_setgroups, 0, NULL);
+}
+
+static int raw_setresgid(gid_t g)
+{
+	return (int)syscall(SYS_setresgid, g, g, g);
+}
+
+static int raw_setresuid(uid_t u)
+{
+	return (int)syscall(SYS_setresuid, u, u, u);
+}
+
 static void send_msg(int sock, const struct sbx_msg *m, const int *fds, int nfds)
 {
 	struct iovec iov = {.iov_base = (void *)m, .iov_len = sizeof *m};
@@ -564,7 +587,7 @@ __attribute__((noreturn)) static void agent_main(struct sbx_child *c, int wfd, i
 	/* Supplementary groups go first, while CAP_SETGID is still held;
 	 * with an unprivileged single mapping setgroups is denied and the
 	 * caller's own groups stay (the kernel requires that). */
-	if (c->privileged && setgroups(0, NULL) < 0) {
+	if (c->privileged && raw_setgroups_none() < 0) {
 		err_errno(&err, "setgroups");
 		agent_fail(wfd, 2, &err);
 	}
@@ -575,7 +598,7 @@ __attribute__((noreturn)) static void agent_main(struct sbx_child *c, int wfd, i
 	int r = drop_bounding(keep, nkeep, lastcap, &err);
 	if (r < 0)
 		agent_fail(wfd, 2, &err);
-	if (setresgid(cfg->gid, cfg->gid, cfg->gid) < 0 || setresuid(cfg->uid, cfg->uid, cfg->uid) < 0) {
+	if (raw_setresgid(cfg->gid) < 0 || raw_setresuid(cfg->uid) < 0) {
 		err_errno(&err, "set uid %u gid %u", cfg->uid, cfg->gid);
 		agent_fail(wfd, 2, &err);
 	}
@@ -723,7 +746,7 @@ void sbx_child_main(struct sbx_child *c)
 	 * SANDBOX_HOST_ID_BASE) and drop host root's supplementary groups
 	 * before creating any file. */
 	if (c->privileged) {
-		if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
+		if (raw_setgroups_none() < 0 || raw_setresgid(0) < 0 || raw_setresuid(0) < 0) {
 			err_errno(&err, "become root of the user namespace");
 			child_fail(c, &err);
 		}
