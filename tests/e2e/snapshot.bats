@@ -27,7 +27,7 @@ teardown() {
 agent() {
 	run --separate-stderr al run --image busybox -w "$WS" -- sh -c "$1"
 	RUN=$(printf '%s\n' "$stderr" | sed -n 's/^airlock: run \([^ ]*\).*/\1/p' | head -n1)
-	[ -n "$RUN" ]
+	[ -n "$RUN" ] || { printf 'no run id; stderr:\n%s\n' "$stderr" >&2; false; }
 }
 
 # A listing of a tree that changes if anything in it does: names, types,
