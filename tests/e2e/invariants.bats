@@ -227,21 +227,23 @@ print(r["image"], r["input_tree"])')
 
 @test "invariant 5: kill -9 of a build mid-way, then fsck passes and a rebuild works" {
 	private_store
-	cat >"$CTX/slow.recipe" <<-'R'
+	# A unique sleep to find the build's RUN step among the processes.
+	nap="2.$$$RANDOM"
+	cat >"$CTX/slow.recipe" <<-R
 	FROM busybox
-	RUN i=0; while [ $i -lt 300 ]; do echo $i > /opt-$i; i=$((i+1)); done; sleep 2.71828
+	RUN i=0; while [ \$i -lt 300 ]; do echo \$i > /opt-\$i; i=\$((i+1)); done; sleep $nap
 	R
 	"$AIRLOCK" build -t slow "$CTX/slow.recipe" >/dev/null 2>&1 &
 	bpid=$!
 	seen=0
-	for _ in $(seq 200); do pgrep -f 'sleep 2.71828' >/dev/null && seen=1 && break; sleep 0.05; done
+	for _ in $(seq 200); do pgrep -f "sleep $nap" >/dev/null && seen=1 && break; sleep 0.05; done
 	kill -9 "$bpid"
 	wait "$bpid" || true
 	# The RUN step had started (a build that hangs before it fails here).
 	[ "$seen" = 1 ]
 	# The sandbox died with it.
 	sleep 0.2
-	! pgrep -f 'sleep 2.71828'
+	! pgrep -f "sleep $nap"
 	run al fsck
 	[ "$status" -eq 0 ]
 	run al images
