@@ -283,11 +283,15 @@ print(r["image"], r["input_tree"])')
 
 @test "invariant 5: a corrupted object is found by fsck and refused by checkout and run" {
 	private_store
+	# The object of the image's busybox binary (its name is the sha256 of
+	# its bytes); then no checkout left to fall back on.
+	co=$(al checkout busybox | tail -n1)
+	hex=$(sha256sum "$co/bin/busybox" | cut -d' ' -f1)
+	victim=$(object_file "$hex")
+	[ -f "$victim" ]
+	chmod -R u+w "$AIRLOCK_STORE/checkouts" "$AIRLOCK_STORE/files"
 	rm -rf "$AIRLOCK_STORE/checkouts" "$AIRLOCK_STORE/files"
 	mkdir "$AIRLOCK_STORE/checkouts" "$AIRLOCK_STORE/files"
-	# The biggest object is the busybox binary of the image.
-	victim=$(find "$AIRLOCK_STORE/objects" -type f -printf '%s %p\n' | sort -n | tail -n1 | cut -d' ' -f2)
-	hex=$(basename "$(dirname "$victim")")$(basename "$victim")
 	chmod u+w "$victim"
 	size=$(stat -c %s "$victim")
 	printf 'CORRUPT' | dd of="$victim" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
