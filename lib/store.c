@@ -208,10 +208,12 @@ int store_writer_new(struct store *s, struct store_writer **ret, struct err *err
 		abort();
 	}
 	/* Fixed parameters: the stored bytes of an object do not depend on
-	 * the machine or the zstd defaults. Two workers: a large file
-	 * compresses on both cores of a small machine. */
+	 * the machine or the zstd defaults. No worker threads: the runner
+	 * clones sandboxes with a raw clone(2), which is only safe in a
+	 * single-threaded process (a thread holding a libc lock at that
+	 * moment would deadlock the child). */
 	ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, STORE_ZSTD_LEVEL);
-	ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_nbWorkers, 2);
+	ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_nbWorkers, 0);
 	ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 0);
 	ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_contentSizeFlag, 0);
 	w->h = hasher_new();

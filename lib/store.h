@@ -36,7 +36,7 @@
 #define STORE_NS_RUNS "runs"
 
 /* zstd settings are fixed so the stored bytes of an object are stable
- * (level, 2 worker threads, no checksum, no content size). */
+ * (level, single-threaded, no checksum, no content size). */
 #define STORE_ZSTD_LEVEL 1
 
 struct store;
