@@ -147,7 +147,14 @@ static int build_env(const struct manifest *m, const char *user, const char *hom
 		     struct err *err)
 {
 	const char *term = getenv("TERM");
+	/* Defaults first, then the image's ENV (a recipe's explicit choice,
+	 * HOME included), then -e. */
 	env_set(e, "PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin");
+	env_set(e, "TERM", term && *term ? term : "dumb");
+	env_set(e, "HOME", home);
+	env_set(e, "USER", user);
+	env_set(e, "LANG", "C.UTF-8");
+	env_set(e, "TZ", "UTC");
 	for (size_t i = 0; i < m->config.nenv; i++) {
 		const char *eq = strchr(m->config.env[i], '=');
 		if (!eq)
@@ -155,11 +162,6 @@ static int build_env(const struct manifest *m, const char *user, const char *hom
 		_cleanup_free_ char *k = xstrndup(m->config.env[i], (size_t)(eq - m->config.env[i]));
 		env_set(e, k, eq + 1);
 	}
-	env_set(e, "TERM", term && *term ? term : "dumb");
-	env_set(e, "HOME", home);
-	env_set(e, "USER", user);
-	env_set(e, "LANG", "C.UTF-8");
-	env_set(e, "TZ", "UTC");
 	for (size_t i = 0; i < nreq; i++) {
 		const char *kv = req_env[i];
 		const char *eq = strchr(kv, '=');

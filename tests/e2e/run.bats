@@ -119,3 +119,16 @@ assert "seccomp" in r["protections"] and "userns" in r["protections"]'
 	run al run --mount /etc -- true
 	[ "$status" -eq 2 ]
 }
+
+@test "the image's ENV wins over airlock's defaults (HOME too); -e wins over both" {
+	ctx=$(mktemp -d "$AIRLOCK_TEST_TMP/ctx.XXXXXX")
+	printf 'FROM busybox\nENV HOME=/custom LANG=fr_FR.UTF-8\n' >"$ctx/envimg.recipe"
+	run al build -t envimg "$ctx/envimg.recipe"
+	[ "$status" -eq 0 ]
+	run al run --image envimg -w "$WS" -- env
+	[[ "$output" == *"HOME=/custom"* ]]
+	[[ "$output" == *"LANG=fr_FR.UTF-8"* ]]
+	[[ "$output" == *"TZ=UTC"* ]]
+	run al run --image envimg -w "$WS" -e HOME=/other -- env
+	[[ "$output" == *"HOME=/other"* ]]
+}
