@@ -869,26 +869,41 @@ static int read_names(int dfd, const char *path, struct name_ent **ret, size_t *
 	return 0;
 }
 
+void tree_owner_from_stat(const struct tree_import_opts *opts, const struct stat *st,
+			  struct tree_attr *a)
+{
+	if (opts && opts->keep_owner) {
+		a->uid = tree_unshift_id(st->st_uid, opts->id_base);
+		a->gid = tree_unshift_id(st->st_gid, opts->id_base);
+	} else {
+		a->uid = opts ? opts->uid : 0;
+		a->gid = opts ? opts->gid : 0;
+	}
+}
+
+void tree_perm_from_stat(const struct tree_import_opts *opts, const struct stat *st,
+			 const char *path, struct tree_attr *a)
+{
+	static const struct {
+		mode_t bit;
+		const char *what;
+	} dropped[] = {{S_ISUID, "setuid bit dropped"},
+		       {S_ISGID, "setgid bit dropped"},
+		       {S_ISVTX, "sticky bit dropped"}};
+	a->perm = st->st_mode & 0777;
+	for (size_t i = 0; i < ARRAY_SIZE(dropped); i++)
+		if ((st->st_mode & dropped[i].bit) && opts && opts->note)
+			opts->note(path, dropped[i].what, opts->userdata);
+}
+
 static void import_owner(struct import *im, const struct stat *st, struct tree_attr *a)
 {
-	if (im->opts && im->opts->keep_owner) {
-		a->uid = tree_unshift_id(st->st_uid, im->opts->id_base);
-		a->gid = tree_unshift_id(st->st_gid, im->opts->id_base);
-	} else if (im->opts) {
-		a->uid = im->opts->uid;
-		a->gid = im->opts->gid;
-	}
+	tree_owner_from_stat(im->opts, st, a);
 }
 
 static void import_perm(struct import *im, const struct stat *st, struct tree_attr *a)
 {
-	a->perm = st->st_mode & 0777;
-	if (st->st_mode & S_ISUID)
-		note(im, "setuid bit dropped");
-	if (st->st_mode & S_ISGID)
-		note(im, "setgid bit dropped");
-	if (st->st_mode & S_ISVTX)
-		note(im, "sticky bit dropped");
+	tree_perm_from_stat(im->opts, st, im->path.data ?: "", a);
 }
 
 static int import_dir_fd(struct import *im, int dfd, int depth, struct digest *ret,

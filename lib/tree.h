@@ -135,6 +135,15 @@ static inline uint32_t tree_unshift_id(uint32_t host, uint32_t id_base)
 	return host >= id_base && host - id_base < 65536 ? host - id_base : 65534;
 }
 
+struct stat;
+/* The owner of an entry imported from st, as opts says (NULL: 0:0). */
+void tree_owner_from_stat(const struct tree_import_opts *opts, const struct stat *st,
+			  struct tree_attr *a);
+/* a->perm from st (0777 bits only); setuid, setgid and sticky bits are
+ * dropped and reported to opts->note with path. */
+void tree_perm_from_stat(const struct tree_import_opts *opts, const struct stat *st,
+			 const char *path, struct tree_attr *a);
+
 /* Imports the directory dirfd (recursively, never following symlinks,
  * never opening special files) into the store and returns the tree digest.
  * Streams file contents: memory is bounded by the tree's shape (the names

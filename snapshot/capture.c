@@ -89,24 +89,12 @@ static int ovl_flags(struct capture *c, int fd, int *ret, struct err *err)
 
 static void set_owner(struct capture *c, const struct stat *st, struct tree_attr *a)
 {
-	if (c->opts && c->opts->keep_owner) {
-		a->uid = tree_unshift_id(st->st_uid, c->opts->id_base);
-		a->gid = tree_unshift_id(st->st_gid, c->opts->id_base);
-	} else if (c->opts) {
-		a->uid = c->opts->uid;
-		a->gid = c->opts->gid;
-	}
+	tree_owner_from_stat(c->opts, st, a);
 }
 
 static void set_perm(struct capture *c, const struct stat *st, struct tree_attr *a)
 {
-	a->perm = st->st_mode & 0777;
-	if (st->st_mode & S_ISUID)
-		note(c, "setuid bit dropped");
-	if (st->st_mode & S_ISGID)
-		note(c, "setgid bit dropped");
-	if (st->st_mode & S_ISVTX)
-		note(c, "sticky bit dropped");
+	tree_perm_from_stat(c->opts, st, c->path.data, a);
 }
 
 /* Deletes the path from the tree; absent is fine (a whiteout over a path
