@@ -320,7 +320,10 @@ static int layer_write(struct store *s, const struct digest *tree, enum oci_comp
 	if (r < 0)
 		return r;
 	l->tar = archive_write_new();
+	/* Names are bytes (an agent's may not be UTF-8): written as they are
+	 * (pax hdrcharset=BINARY), never converted through the locale. */
 	if (archive_write_set_format_pax_restricted(l->tar) != ARCHIVE_OK ||
+	    archive_write_set_format_option(l->tar, "pax", "hdrcharset", "BINARY") != ARCHIVE_OK ||
 	    archive_write_open2(l->tar, l, NULL, tar_cb, NULL, NULL) != ARCHIVE_OK)
 		return err_set(err, -EIO, "layer: %s", archive_error_string(l->tar) ?: "open failed");
 	r = tree_walk(s, tree, walk_cb, l, err);

@@ -1,4 +1,5 @@
 /* airlock: global options and dispatch to cli/cmd-<name>.c. */
+#include <locale.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,6 +128,9 @@ int main(int argc, char **argv)
 	/* Files airlock creates are private unless a command says otherwise;
 	 * tree perms are set explicitly, so this does not change digests. */
 	umask(022);
+	/* libarchive converts names through the locale: make it UTF-8 so
+	 * archive names in UTF-8 (Debian's, OCI's) pass unchanged. */
+	setlocale(LC_CTYPE, "C.UTF-8");
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "--store") && i + 1 < argc)
 			cli.store_path = argv[++i];

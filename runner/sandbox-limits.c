@@ -9,6 +9,7 @@
  * v2, beneath a dedicated "airlock" cgroup (v2 forbids processes in inner
  * nodes, so we cannot enable controllers where we ourselves live).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -108,6 +109,28 @@ static void run_name(char out[40])
 	snprintf(out, 40, "airlock-%s", hex);
 }
 
+/* Removes run cgroups left behind by an airlock that was killed (kill -9
+ * skips the cleanup). Only empty ones go (rmdir refuses the others), and
+ * only those older than a minute, so a concurrent run's cgroup between
+ * its mkdir and its join is never taken away. */
+static void sweep_stale(const char *parent)
+{
+	DIR *d = opendir(parent);
+	if (!d)
+		return;
+	time_t now = time(NULL);
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		struct stat st;
+		if (strncmp(de->d_name, "airlock-", 8) ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode) ||
+		    now - st.st_mtime < 60)
+			continue;
+		unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR);
+	}
+	closedir(d);
+}
+
 static bool setup_v2(struct sbx_cgroups *cg, uint64_t memory, uint64_t pids, uint64_t cpus_milli,
 		     struct buf *why)
 {
@@ -141,6 +164,7 @@ static bool setup_v2(struct sbx_cgroups *cg, uint64_t memory, uint64_t pids, uin
 		return false;
 	}
 	bool cpu = sbx_write_file(sc, "+cpu") >= 0;
+	sweep_stale(parent);
 	char name[40];
 	run_name(name);
 	char *dir = xasprintf("%s/%s", parent, name);
@@ -178,7 +202,9 @@ static char *v1_create(const char *ctrl, struct buf *why)
 	}
 	char name[40];
 	run_name(name);
-	char *dir = xasprintf("%s%s/%s", mnt, strcmp(own, "/") ? own : "", name);
+	_cleanup_free_ char *parent = xasprintf("%s%s", mnt, strcmp(own, "/") ? own : "");
+	sweep_stale(parent);
+	char *dir = xasprintf("%s/%s", parent, name);
 	if (mkdir(dir, 0755) < 0) {
 		buf_printf(why, "%scannot create %s: %s", why->len ? "; " : "", dir, strerror(errno));
 		free(dir);

@@ -204,3 +204,24 @@ PY
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"but the lock pins sha256:"* ]]
 }
+
+@test "export/import keep non-ASCII and non-UTF-8 file names byte for byte" {
+	need umoci
+	mkdir -p "$T/ctx/d"
+	printf x >"$T/ctx/d/Főtanúsítvány.crt"
+	printf y >"$T/ctx/d/$(printf 'bad\377name')"
+	printf 'FROM scratch\nCOPY d /d\n' >"$T/ctx/u.recipe"
+	run "$AIRLOCK" build "$T/ctx/u.recipe"
+	[ "$status" -eq 0 ]
+	want=${lines[-1]}
+	run "$AIRLOCK" export u -o "$T/u.tar"
+	[ "$status" -eq 0 ]
+	run "$AIRLOCK" --store "$T/other" import oci-archive:"$T/u.tar"
+	[ "$status" -eq 0 ]
+	[ "${lines[-1]}" = "$want" ]
+	mkdir "$T/lay"
+	tar -C "$T/lay" -xf "$T/u.tar"
+	umoci unpack --rootless --image "$T/lay:u" "$T/ub" >/dev/null
+	[ -f "$T/ub/rootfs/d/Főtanúsítvány.crt" ]
+	[ -f "$T/ub/rootfs/d/$(printf 'bad\377name')" ]
+}

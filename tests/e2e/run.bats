@@ -132,3 +132,18 @@ assert "seccomp" in r["protections"] and "userns" in r["protections"]'
 	run al run --image envimg -w "$WS" -e HOME=/other -- env
 	[[ "$output" == *"HOME=/other"* ]]
 }
+
+@test "run cgroups left by a killed airlock are swept; a fresh one is left alone" {
+	require_root
+	own=$(sed -n 's/^[0-9]*:memory://p' /proc/self/cgroup)
+	base=/sys/fs/cgroup/memory$own
+	[ -d "$base" ] || base=/sys/fs/cgroup/unified$(sed -n 's/^0:://p' /proc/self/cgroup)
+	[ -w "$base" ] || skip "no writable cgroup here"
+	mkdir "$base/airlock-stale0000000000" "$base/airlock-fresh0000000000"
+	touch -d '2 hours ago' "$base/airlock-stale0000000000"
+	run al run --image busybox -w "$WS" -- true
+	[ "$status" -eq 0 ]
+	[ ! -e "$base/airlock-stale0000000000" ]
+	[ -d "$base/airlock-fresh0000000000" ]
+	rmdir "$base/airlock-fresh0000000000"
+}
