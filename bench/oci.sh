@@ -19,10 +19,18 @@ size=$(du -sm bundle/rootfs | cut -f1)
 files=$(find bundle/rootfs | wc -l)
 echo "# image: $size MB, $files entries" >&2
 
+# umoci repack writes only what changed since its unpack, so each timed
+# repack starts from an empty base image unpacked afresh with the whole
+# tree copied in (untimed --prepare): it then packs the full layer, as
+# our export does.
+umoci init --layout empty >/dev/null
+umoci new --image empty:base
+co=$("$AIRLOCK" --store "$SCRATCH/st" checkout py)
 hf export \
+	--prepare "rm -rf $SCRATCH/lay2 $SCRATCH/b2 $SCRATCH/lay4 && cp -a $SCRATCH/empty $SCRATCH/lay2 && umoci unpack --rootless --image $SCRATCH/lay2:base $SCRATCH/b2 >/dev/null && cp -a $co/. $SCRATCH/b2/rootfs/" \
 	"$AIRLOCK --store $SCRATCH/st export py -o $SCRATCH/out.tar" \
-	"umoci repack --image $SCRATCH/lay:py $SCRATCH/bundle" \
-	"skopeo copy -q oci:$SCRATCH/lay:py oci:$SCRATCH/lay2:py"
+	"umoci repack --image $SCRATCH/lay2:base $SCRATCH/b2" \
+	"skopeo copy -q oci:$SCRATCH/lay:py oci:$SCRATCH/lay4:py"
 hf import \
 	--prepare "rm -rf $SCRATCH/st2 $SCRATCH/ub $SCRATCH/lay3" \
 	"$AIRLOCK --store $SCRATCH/st2 import oci-archive:$SCRATCH/py.tar" \
