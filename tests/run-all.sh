@@ -42,13 +42,16 @@ if [ -z "${AIRLOCK_UNIT_ONLY:-}" ]; then
 	fi
 fi
 
+# cmocka reports a skip as "not ok N # SKIP", bats as "ok N # skip".
 pass=$(grep -cE '^ok [0-9]+' "$log" | head -1)
-skip=$(grep -cE '^ok [0-9]+.*# (skip|SKIP)' "$log" | head -1)
+skip=$(grep -cE '^(not )?ok [0-9]+.*# (skip|SKIP)' "$log" | head -1)
+bats_skip=$(grep -cE '^ok [0-9]+.*# (skip|SKIP)' "$log" | head -1)
 fail=$(grep -cE '^not ok [0-9]+' "$log" | head -1)
-pass=$((pass - skip))
+pass=$((pass - bats_skip))
+fail=$((fail - (skip - bats_skip)))
 if [ "${AIRLOCK_TEST_STRICT:-0}" = 1 ] && [ "$skip" -gt 0 ]; then
 	echo "# AIRLOCK_TEST_STRICT=1: $skip skipped test(s) count as failed:"
-	grep -E '^ok [0-9]+.*# (skip|SKIP)' "$log"
+	grep -E '^(not )?ok [0-9]+.*# (skip|SKIP)' "$log"
 	fail=$((fail + skip))
 	skip=0
 fi
