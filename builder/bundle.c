@@ -19,6 +19,7 @@
  * the store picks the path.
  */
 #include "builder/bundle.h"
+#include "builder/tarwrite.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -104,47 +105,9 @@ static int store_tmpfile(struct store *s, struct err *err)
 /* ---- writing ---- */
 
 struct writer {
-	struct archive *a;
-	struct archive_entry *e;
-	const char *path; /* for messages */
+	struct tarwrite tw;
 	char *chunk;
 };
-
-static int put_header(struct writer *w, const char *name, uint64_t size, struct err *err)
-{
-	archive_entry_clear(w->e);
-	archive_entry_copy_pathname(w->e, name);
-	archive_entry_set_filetype(w->e, AE_IFREG);
-	archive_entry_set_perm(w->e, 0644);
-	archive_entry_set_size(w->e, (la_int64_t)size);
-	archive_entry_set_mtime(w->e, 0, 0);
-	archive_entry_set_uid(w->e, 0);
-	archive_entry_set_gid(w->e, 0);
-	if (archive_write_header(w->a, w->e) != ARCHIVE_OK)
-		return err_set(err, -EIO, "write '%s': %s", w->path,
-			       archive_error_string(w->a) ?: "archive error");
-	return 0;
-}
-
-static int put_data(struct writer *w, const void *p, size_t n, struct err *err)
-{
-	while (n) {
-		la_ssize_t k = archive_write_data(w->a, p, n);
-		if (k <= 0)
-			return err_set(err, -EIO, "write '%s': %s", w->path,
-				       archive_error_string(w->a) ?: "archive error");
-		p = (const char *)p + k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
-static int put_mem(struct writer *w, const char *name, const void *data, size_t len,
-		   struct err *err)
-{
-	int r = put_header(w, name, len, err);
-	return r < 0 ? r : put_data(w, data, len, err);
-}
 
 /* Decompresses object d into tmpfd (emptied first), then copies it into
  * the archive as objects/<hex>. */
@@ -162,7 +125,7 @@ static int put_object(struct writer *w, struct store *s, int tmpfd, const struct
 	char hex[DIGEST_HEX_LEN + 1], name[sizeof OBJECTS_PREFIX + DIGEST_HEX_LEN];
 	digest_to_hex(d, hex);
 	snprintf(name, sizeof name, OBJECTS_PREFIX "%s", hex);
-	if ((r = put_header(w, name, size, err)) < 0)
+	if ((r = tarwrite_entry(&w->tw, name, false, size, err)) < 0)
 		return r;
 	uint64_t done = 0;
 	while (done < size) {
@@ -175,7 +138,7 @@ static int put_object(struct writer *w, struct store *s, int tmpfd, const struct
 			return err_set(err, -EIO, "temp file of object %s shorter than written", hex);
 		if ((uint64_t)n > size - done)
 			n = (ssize_t)(size - done);
-		if ((r = put_data(w, w->chunk, (size_t)n, err)) < 0)
+		if ((r = tarwrite_data(&w->tw, w->chunk, (size_t)n, err)) < 0)
 			return r;
 		done += (uint64_t)n;
 	}
@@ -215,10 +178,10 @@ static int write_archive(struct store *s, int fd, const char *path, const char *
 	    archive_write_open_fd(a, fd) != ARCHIVE_OK)
 		return err_set(err, -EIO, "write '%s': %s", path,
 			       archive_error_string(a) ?: "cannot set up zstd tar output");
-	struct writer w = {.a = a, .e = e, .path = path, .chunk = chunk};
-	int r = put_mem(&w, ENTRY_MAGIC, BUNDLE_MAGIC, strlen(BUNDLE_MAGIC), err);
+	struct writer w = {.tw = {.a = a, .e = e, .mtime = 0, .path = path}, .chunk = chunk};
+	int r = tarwrite_mem(&w.tw, ENTRY_MAGIC, BUNDLE_MAGIC, strlen(BUNDLE_MAGIC), err);
 	if (r >= 0)
-		r = put_mem(&w, ENTRY_RECORD, entry, strlen(entry), err);
+		r = tarwrite_mem(&w.tw, ENTRY_RECORD, entry, strlen(entry), err);
 	for (size_t i = 0; r >= 0 && i < n; i++)
 		r = put_object(&w, s, tmpfd, &objs[i], err);
 	if (r < 0)

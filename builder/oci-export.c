@@ -17,6 +17,7 @@
  * JSON documents are compact with sorted keys.
  */
 #include "builder/oci.h"
+#include "builder/tarwrite.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -415,49 +416,7 @@ static int blob_cmp(const void *a, const void *b)
 	return memcmp(((const struct blob *)a)->d.b, ((const struct blob *)b)->d.b, DIGEST_LEN);
 }
 
-struct outer {
-	struct archive *a;
-	struct archive_entry *e;
-	time_t mtime;
-	const char *path; /* for messages */
-};
-
-static int outer_entry(struct outer *o, const char *name, bool dir, uint64_t size, struct err *err)
-{
-	archive_entry_clear(o->e);
-	archive_entry_copy_pathname(o->e, name);
-	archive_entry_set_mode(o->e, dir ? AE_IFDIR | 0755 : AE_IFREG | 0644);
-	archive_entry_set_size(o->e, dir ? 0 : (la_int64_t)size);
-	archive_entry_set_mtime(o->e, o->mtime, 0);
-	archive_entry_set_uid(o->e, 0);
-	archive_entry_set_gid(o->e, 0);
-	if (archive_write_header(o->a, o->e) != ARCHIVE_OK)
-		return err_set(err, -EIO, "write '%s': %s", o->path,
-			       archive_error_string(o->a) ?: "archive error");
-	return 0;
-}
-
-static int outer_data(struct outer *o, const void *p, size_t n, struct err *err)
-{
-	while (n) {
-		la_ssize_t w = archive_write_data(o->a, p, n);
-		if (w <= 0)
-			return err_set(err, -EIO, "write '%s': %s", o->path,
-				       archive_error_string(o->a) ?: "archive error");
-		p = (const char *)p + w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int outer_file(struct outer *o, const char *name, const void *data, size_t len,
-		      struct err *err)
-{
-	int r = outer_entry(o, name, false, len, err);
-	return r < 0 ? r : outer_data(o, data, len, err);
-}
-
-static int outer_copy_fd(struct outer *o, int fd, uint64_t size, char *chunk, struct err *err)
+static int outer_copy_fd(struct tarwrite *o, int fd, uint64_t size, char *chunk, struct err *err)
 {
 	uint64_t done = 0;
 	while (done < size) {
@@ -468,7 +427,7 @@ static int outer_copy_fd(struct outer *o, int fd, uint64_t size, char *chunk, st
 			return err_errno(err, "read layer temp file");
 		if (n == 0)
 			return err_set(err, -EIO, "layer temp file shorter than written");
-		int r = outer_data(o, chunk, (size_t)n, err);
+		int r = tarwrite_data(o, chunk, (size_t)n, err);
 		if (r < 0)
 			return r;
 		done += (uint64_t)n;
@@ -512,32 +471,32 @@ static int write_outer(int fd, const char *path, struct blob *blobs, size_t nblo
 	_cleanup_(archive_freep) struct archive *a = archive_write_new();
 	_cleanup_(archive_entry_freep) struct archive_entry *e = archive_entry_new();
 	_cleanup_free_ char *chunk = xmalloc(CHUNK);
-	struct outer o = {.a = a, .e = e, .mtime = source_date_epoch(), .path = path};
+	struct tarwrite o = {.a = a, .e = e, .mtime = source_date_epoch(), .path = path};
 	if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
 	    archive_write_open_fd(a, fd) != ARCHIVE_OK)
 		return err_set(err, -EIO, "write '%s': %s", path,
 			       archive_error_string(a) ?: "open failed");
-	int r = outer_entry(&o, "blobs/", true, 0, err);
+	int r = tarwrite_entry(&o, "blobs/", true, 0, err);
 	if (r >= 0)
-		r = outer_entry(&o, "blobs/sha256/", true, 0, err);
+		r = tarwrite_entry(&o, "blobs/sha256/", true, 0, err);
 	for (size_t i = 0; r >= 0 && i < nblobs; i++) {
 		char hex[DIGEST_HEX_LEN + 1], name[32 + DIGEST_HEX_LEN];
 		digest_to_hex(&blobs[i].d, hex);
 		snprintf(name, sizeof name, "blobs/sha256/%s", hex);
 		if (blobs[i].data)
-			r = outer_file(&o, name, blobs[i].data, blobs[i].len, err);
+			r = tarwrite_mem(&o, name, blobs[i].data, blobs[i].len, err);
 		else {
-			r = outer_entry(&o, name, false, blobs[i].fd_size, err);
+			r = tarwrite_entry(&o, name, false, blobs[i].fd_size, err);
 			if (r >= 0)
 				r = outer_copy_fd(&o, layer_fd, blobs[i].fd_size, chunk, err);
 		}
 	}
 	if (r >= 0)
-		r = outer_file(&o, "index.json", index, index_len, err);
+		r = tarwrite_mem(&o, "index.json", index, index_len, err);
 	if (r >= 0 && docker)
-		r = outer_file(&o, "manifest.json", docker, docker_len, err);
+		r = tarwrite_mem(&o, "manifest.json", docker, docker_len, err);
 	if (r >= 0)
-		r = outer_file(&o, "oci-layout", layout, strlen(layout), err);
+		r = tarwrite_mem(&o, "oci-layout", layout, strlen(layout), err);
 	if (r < 0)
 		return r;
 	if (archive_write_close(a) != ARCHIVE_OK)
