@@ -193,7 +193,7 @@ static bool is_text_modify(const struct change *c)
 bool decisions_accepts(const struct decisions *d, const struct change *c,
 		       enum accept_reason *ret_reason)
 {
-	enum accept_reason dummy;
+	enum accept_reason dummy = ACCEPT_DEFAULT;
 	enum accept_reason *reason = ret_reason ? ret_reason : &dummy;
 	long i = d ? find_file(d, c->path) : -1;
 	const struct file_decision *f = i >= 0 ? &d->files[i] : NULL;
