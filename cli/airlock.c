@@ -1,5 +1,6 @@
 /* airlock: global options and dispatch to cli/cmd-<name>.c. */
 #include <locale.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,6 +111,50 @@ struct store *cli_open_store(const struct cli *cli)
 bool cli_is_help(const char *arg)
 {
 	return !strcmp(arg, "-h") || !strcmp(arg, "--help");
+}
+
+int cli_json_args(const char *usage, int argc, char **argv, size_t max_args, bool *json,
+		  const char **ret_arg)
+{
+	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+					     {"help", no_argument, NULL, 'h'},
+					     {NULL, 0, NULL, 0}};
+	int c;
+	*json = false;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c != 'j')
+			return cli_usage(usage, c == 'h');
+		*json = true;
+	}
+	if ((size_t)(argc - optind) > max_args)
+		return cli_usage(usage, false);
+	*ret_arg = optind < argc ? argv[optind] : NULL;
+	return -1;
+}
+
+int cli_remove_each(struct cli *cli, const char *usage, int argc, char **argv,
+		    int (*fn)(struct store *s, const char *name, struct err *err))
+{
+	if (argc < 2)
+		return cli_usage(usage, false);
+	for (int i = 1; i < argc; i++)
+		if (cli_is_help(argv[i]))
+			return cli_usage(usage, true);
+	_cleanup_(store_freep) struct store *s = cli_open_store(cli);
+	if (!s)
+		return EXIT_AIRLOCK;
+	int status = EXIT_OK;
+	for (int i = 1; i < argc; i++) {
+		struct err err = {0};
+		if (fn(s, argv[i], &err) < 0) {
+			cli_error(cli, &err);
+			status = EXIT_FAIL;
+		} else {
+			printf("removed %s\n", argv[i]);
+		}
+	}
+	return status;
 }
 
 int cli_usage(const char *text, bool asked)

@@ -35,6 +35,17 @@ bool cli_is_help(const char *arg);
  * stderr (misuse) and returns EXIT_USAGE. */
 int cli_usage(const char *text, bool asked);
 
+/* Parses "[--json] [-h] [ARG]" (at most max_args positionals). Returns -1
+ * to go on (*ret_arg is the positional or NULL, *json set), else the exit
+ * code to return (help printed, or usage error). */
+int cli_json_args(const char *usage, int argc, char **argv, size_t max_args, bool *json,
+		  const char **ret_arg);
+
+/* "CMD NAME...": calls fn on each NAME with the store, prints "removed
+ * NAME" or the error; exit 1 if any failed. */
+int cli_remove_each(struct cli *cli, const char *usage, int argc, char **argv,
+		    int (*fn)(struct store *s, const char *name, struct err *err));
+
 /* One function per command, in cli/cmd-<name>.c. argv[0] is the command
  * name; options follow. Returns the process exit code. X(name, help,
  * heavy): a heavy command needs libgit2 or libarchive; the light airlock

@@ -1,5 +1,4 @@
 /* airlock images [--json]: list images. */
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,20 +24,11 @@ static void human_size(uint64_t n, char *out, size_t len)
 
 int cmd_images(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
-					     {"help", no_argument, NULL, 'h'},
-					     {NULL, 0, NULL, 0}};
 	bool json = false;
-	int c;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-		if (c == 'j')
-			json = true;
-		else
-			return cli_usage(usage, c == 'h');
-	}
-	if (optind != argc)
-		return cli_usage(usage, false);
+	const char *arg = NULL; /* none allowed */
+	int done = cli_json_args(usage, argc, argv, 0, &json, &arg);
+	if (done >= 0)
+		return done;
 	_cleanup_(store_freep) struct store *s = cli_open_store(cli);
 	if (!s)
 		return EXIT_AIRLOCK;

@@ -1,6 +1,5 @@
 /* airlock replay [RUN] [--json]: run again from the record and compare
  * the output tree digests. */
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,21 +19,12 @@ static const char usage[] =
 
 int cmd_replay(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
-					     {"help", no_argument, NULL, 'h'},
-					     {NULL, 0, NULL, 0}};
 	bool json = false;
-	int c;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'j')
-			json = true;
-		else
-			return cli_usage(usage, c == 'h');
-	}
-	if (argc - optind > 1)
-		return cli_usage(usage, false);
-	const char *ref = optind < argc ? argv[optind] : "last";
+	const char *arg = NULL;
+	int done = cli_json_args(usage, argc, argv, 1, &json, &arg);
+	if (done >= 0)
+		return done;
+	const char *ref = arg ? arg : "last";
 	_cleanup_(store_freep) struct store *s = cli_open_store(cli);
 	if (!s)
 		return EXIT_AIRLOCK;

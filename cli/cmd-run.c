@@ -176,7 +176,7 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 			req.tty = true;
 			break;
 		default:
-			return cli_usage(usage, c == 'h') == EXIT_OK ? EXIT_OK : EXIT_USAGE;
+			return cli_usage(usage, c == 'h');
 		}
 	}
 	req.argv = argv + optind;

@@ -58,9 +58,10 @@ int land_open(struct store *s, const char *ref, bool all, struct land *ret, stru
 	ret->workspace = xstrdup(json_string_value(json_object_get(rec, "workspace")) ?: "");
 	snprintf(ret->git_head, sizeof ret->git_head, "%s",
 		 json_string_value(json_object_get(rec, "git_head")) ?: "");
-	json_decref(rec);
 	struct changeset_opts co = {.include_ignored = all};
-	if ((r = run_changeset(s, ret->id, &co, ret->id, &ret->cs, err)) < 0)
+	r = run_record_changeset(s, rec, ret->id, &co, &ret->cs, err);
+	json_decref(rec);
+	if (r < 0)
 		goto fail;
 	if ((ret->state_dfd = state_dir(s, ret->id, true, err)) < 0) {
 		r = ret->state_dfd;

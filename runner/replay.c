@@ -110,6 +110,17 @@ int run_replay(struct store *s, const char *ref, struct replay_result *ret, stru
 	return r;
 }
 
+int run_record_changeset(struct store *s, json_t *rec, const char *id,
+			 const struct changeset_opts *opts, struct changeset **ret_cs, struct err *err)
+{
+	struct digest in, out;
+	int r;
+	if ((r = record_digest(rec, "input_tree", &in, id, err)) < 0 ||
+	    (r = record_digest(rec, "output_tree", &out, id, err)) < 0)
+		return r;
+	return changeset_compute(s, &in, &out, opts, ret_cs, err);
+}
+
 int run_changeset(struct store *s, const char *ref, const struct changeset_opts *opts,
 		  char *ret_id, struct changeset **ret_cs, struct err *err)
 {
@@ -117,10 +128,7 @@ int run_changeset(struct store *s, const char *ref, const struct changeset_opts 
 	int r = run_record_load(s, ref, ret_id, &rec, err);
 	if (r < 0)
 		return r;
-	struct digest in, out;
-	if ((r = record_digest(rec, "input_tree", &in, ret_id, err)) == 0 &&
-	    (r = record_digest(rec, "output_tree", &out, ret_id, err)) == 0)
-		r = changeset_compute(s, &in, &out, opts, ret_cs, err);
+	r = run_record_changeset(s, rec, ret_id, opts, ret_cs, err);
 	json_decref(rec);
 	return r;
 }

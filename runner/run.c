@@ -140,17 +140,13 @@ static bool env_name_valid(const char *k, size_t n)
 	return true;
 }
 
-/* The clean environment: image ENV, the fixed names, then -e. Nothing
- * else from the host: an API key must be asked for by name. */
-static int build_env(const struct manifest *m, const char *user, const char *home,
-		     char *const *req_env, size_t nreq, struct envv *e, json_t *rec_env,
-		     struct err *err)
+/* airlock's defaults, then the image's ENV (a recipe's explicit choice
+ * wins, HOME included): the environment of runs and RUN steps alike. */
+static void base_env(struct envv *e, const struct manifest *m, const char *term, const char *home,
+		     const char *user)
 {
-	const char *term = getenv("TERM");
-	/* Defaults first, then the image's ENV (a recipe's explicit choice,
-	 * HOME included), then -e. */
 	env_set(e, "PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin");
-	env_set(e, "TERM", term && *term ? term : "dumb");
+	env_set(e, "TERM", term);
 	env_set(e, "HOME", home);
 	env_set(e, "USER", user);
 	env_set(e, "LANG", "C.UTF-8");
@@ -162,6 +158,16 @@ static int build_env(const struct manifest *m, const char *user, const char *hom
 		_cleanup_free_ char *k = xstrndup(m->config.env[i], (size_t)(eq - m->config.env[i]));
 		env_set(e, k, eq + 1);
 	}
+}
+
+/* The clean environment: defaults, image ENV, then -e. Nothing
+ * else from the host: an API key must be asked for by name. */
+static int build_env(const struct manifest *m, const char *user, const char *home,
+		     char *const *req_env, size_t nreq, struct envv *e, json_t *rec_env,
+		     struct err *err)
+{
+	const char *term = getenv("TERM");
+	base_env(e, m, term && *term ? term : "dumb", home, user);
 	for (size_t i = 0; i < nreq; i++) {
 		const char *kv = req_env[i];
 		const char *eq = strchr(kv, '=');
@@ -573,17 +579,8 @@ int run_build_step(struct store *s, const struct manifest *m, char *const *argv,
 	if (r < 0)
 		return r;
 	struct envv env = {0};
-	env_set(&env, "PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin");
-	for (size_t i = 0; i < m->config.nenv; i++) {
-		const char *eq = strchr(m->config.env[i], '=');
-		if (eq) {
-			_cleanup_free_ char *k = xstrndup(m->config.env[i], (size_t)(eq - m->config.env[i]));
-			env_set(&env, k, eq + 1);
-		}
-	}
-	env_set(&env, "HOME", "/root");
-	env_set(&env, "LANG", "C.UTF-8");
-	env_set(&env, "TZ", "UTC");
+	/* No host TERM: a build must not depend on the terminal it ran in. */
+	base_env(&env, m, "dumb", "/root", "root");
 	_cleanup_close_ int out_fd = tmp_capture_fd(s, err);
 	if (out_fd < 0) {
 		env_release(&env);

@@ -105,6 +105,9 @@ struct changeset;
 struct changeset_opts;
 int run_changeset(struct store *s, const char *ref, const struct changeset_opts *opts,
 		  char *ret_id, struct changeset **ret_cs, struct err *err);
+/* The same from an already loaded record (borrowed). */
+int run_record_changeset(struct store *s, struct json_t *rec, const char *id,
+			 const struct changeset_opts *opts, struct changeset **ret_cs, struct err *err);
 
 /* Removes run ref's record ref (objects go at the next gc). */
 int run_remove(struct store *s, const char *ref, struct err *err);

@@ -195,7 +195,7 @@ write_copy_recipe() {
 	[ "$status" -eq 0 ]
 	co=$(al checkout rootrun)
 	[ "$(cat "$co/uid")" = 0 ]
-	! grep -qE 'eth|ens|enp' "$co/net"
+	(! grep -qE 'eth|ens|enp' "$co/net")
 }
 
 @test "make install puts airlock, airlock-full and the man page in place, and they work" {
@@ -210,5 +210,15 @@ write_copy_recipe() {
 	[ "$status" -eq 0 ]
 	[[ "$output" == usage:\ airlock\ build* ]]
 	run "$dest/usr/local/bin/airlock" images --json
+	[ "$status" -eq 0 ]
+}
+
+@test "without airlock-full beside it, a heavy command fails clearly (125) and a light one works" {
+	dir=$(mktemp -d "$AIRLOCK_TEST_TMP/alone.XXXXXX")
+	cp "$AIRLOCK" "$dir/airlock"
+	run "$dir/airlock" build --help
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"'build' needs airlock-full"* ]]
+	run "$dir/airlock" images --json
 	[ "$status" -eq 0 ]
 }

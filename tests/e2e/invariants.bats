@@ -88,7 +88,7 @@ except OSError:
 	[[ "$output" == *lo* ]] && [ "$(printf '%s\n' "$output" | grep -vc '^ *lo$')" -eq 0 ]
 	kill "$lpid" 2>/dev/null || true
 	wait "$lpid" 2>/dev/null || true
-	! grep -q CONNECTED "$CTX/listener"
+	(! grep -q CONNECTED "$CTX/listener")
 	run al show "$RUN" --json
 	[[ "$output" == *'"network": "none"'* ]]
 }
@@ -243,7 +243,7 @@ print(r["image"], r["input_tree"])')
 	[ "$seen" = 1 ]
 	# The sandbox died with it.
 	sleep 0.2
-	! pgrep -f "sleep $nap"
+	(! pgrep -f "sleep $nap")
 	run al fsck
 	[ "$status" -eq 0 ]
 	run al images

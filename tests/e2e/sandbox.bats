@@ -130,7 +130,7 @@ check_host_files_unreadable() {
 	[[ "$output" == *done* ]]
 	[[ "$output" != *TOPSECRET* ]]
 	# /data/.. is the sandbox's root, not the host directory.
-	! printf '%s\n' "$output" | grep -qx secret.txt
+	(! printf '%s\n' "$output" | grep -qx secret.txt)
 	printf '%s\n' "$output" | grep -qx workspace
 }
 

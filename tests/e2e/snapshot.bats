@@ -137,11 +137,11 @@ for m in re.finditer(rb"\x1b", data):
 	al diff "$RUN" --no-pager --color=always | grep -q 'shown escaped'
 	# --safe without color: no ESC at all.
 	al diff "$RUN" --no-pager --safe >"$WS.out"
-	! grep -q $'\033' "$WS.out"
+	(! grep -q $'\033' "$WS.out")
 	# What apply and review print is escaped too.
 	al apply "$RUN" --check >"$WS.out"
 	assert_only_sgr "$WS.out"
-	! grep -q $'\033' "$WS.out"
+	(! grep -q $'\033' "$WS.out")
 }
 
 @test "names with newline, ESC and OSC are applied with their exact bytes" {
@@ -219,11 +219,11 @@ for m in re.finditer(rb"\x1b", data):
 	[ "$status" -eq 0 ]
 	[[ "$output" == *never*".git/"* ]]
 	[ ! -e "$WS/.git/hooks/pre-commit" ]
-	! grep -q hooksPath "$WS/.git/config"
+	(! grep -q hooksPath "$WS/.git/config")
 	[ "$(cat "$WS/a.txt")" = x ]
 	run al commit "$RUN" --branch agent -m work
 	[ ! -e "$WS/.git/hooks/pre-commit" ]
-	! grep -q hooksPath "$WS/.git/config"
+	(! grep -q hooksPath "$WS/.git/config")
 }
 
 @test "a fifo does not hang diff or apply and is never applied" {
@@ -446,7 +446,7 @@ for _ in range(10000):
 	[ "$(git -C "$WS" log -1 --format=%s agent)" = "agent work" ]
 	[ "$(git -C "$WS" show agent:a.txt)" = x ]
 	[ "$(git -C "$WS" show agent:src/m.c)" = "int main;" ]
-	! git -C "$WS" cat-file -e agent:d/one
+	(! git -C "$WS" cat-file -e agent:d/one)
 	# The uncommitted host edit to b.txt is in the run's input, and b.txt was
 	# not changed by the agent: the branch has b.txt as in HEAD's tree.
 	[ "$(git -C "$WS" diff --name-only "$head" agent | LC_ALL=C sort | tr '\n' ' ')" = "a.txt d/one src/m.c " ]
