@@ -19,42 +19,8 @@
 #include "lib/xalloc.h"
 #include "snapshot/changeset.h"
 
-struct fixture {
-	char *dir;
-	struct store *s;
-};
-
-#define OK(expr)                                                    \
-	do {                                                        \
-		int _r = (expr);                                    \
-		if (_r < 0)                                         \
-			fail_msg("%s: %d: %s", #expr, _r, err.msg); \
-	} while (0)
-
-static int setup(void **state)
-{
-	struct fixture *f = xcalloc(1, sizeof *f);
-	const char *base = getenv("AIRLOCK_TEST_TMP") ?: "/tmp";
-	f->dir = xasprintf("%s/changeset-XXXXXX", base);
-	if (!mkdtemp(f->dir))
-		return -1;
-	_cleanup_free_ char *store = xasprintf("%s/store", f->dir);
-	struct err err = {0};
-	if (store_open(store, STORE_CREATE, &f->s, &err) < 0)
-		return -1;
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	store_free(f->s);
-	fs_rm_rf_at(AT_FDCWD, f->dir, NULL);
-	free(f->dir);
-	free(f);
-	return 0;
-}
+#define FIXTURE_NAME "changeset"
+#include "tests/unit/fixture.h"
 
 /* Sets path in t to a file (perm) or, with perm 0, a symlink to content. */
 static void set(struct tree *t, struct store *s, const char *path, const char *content,

@@ -16,33 +16,8 @@
 #include "lib/macros.h"
 #include "lib/xalloc.h"
 
-struct fixture {
-	char *dir;
-	struct store *s;
-};
-
-static int setup(void **state)
-{
-	struct fixture *f = xcalloc(1, sizeof *f);
-	f->dir = xasprintf("%s/maintain-XXXXXX", getenv("AIRLOCK_TEST_TMP") ?: "/tmp");
-	if (!mkdtemp(f->dir))
-		return -1;
-	struct err err = {0};
-	if (store_open(f->dir, STORE_CREATE, &f->s, &err) < 0)
-		return -1;
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	store_free(f->s);
-	fs_rm_rf_at(AT_FDCWD, f->dir, NULL);
-	free(f->dir);
-	free(f);
-	return 0;
-}
+#define FIXTURE_NAME "maintain"
+#include "tests/unit/fixture.h"
 
 static void put_doc(struct fixture *f, const char *ref, const char *json)
 {

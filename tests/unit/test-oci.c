@@ -26,37 +26,8 @@
 #include "lib/tree.h"
 #include "lib/xalloc.h"
 
-struct fixture {
-	char *dir;
-	struct store *s;
-};
-
-static int setup(void **state)
-{
-	struct fixture *f = xcalloc(1, sizeof *f);
-	const char *base = getenv("AIRLOCK_TEST_TMP") ?: "/tmp";
-	f->dir = xasprintf("%s/oci-XXXXXX", base);
-	if (!mkdtemp(f->dir))
-		return -1;
-	_cleanup_free_ char *st = xasprintf("%s/store", f->dir);
-	struct err err = {0};
-	if (store_open(st, STORE_CREATE, &f->s, &err) < 0) {
-		fprintf(stderr, "%s\n", err.msg);
-		return -1;
-	}
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	store_free(f->s);
-	fs_rm_rf_at(AT_FDCWD, f->dir, NULL);
-	free(f->dir);
-	free(f);
-	return 0;
-}
+#define FIXTURE_NAME "oci"
+#include "tests/unit/fixture.h"
 
 /* One layer entry. type: 'f' file, 'd' dir, 'l' symlink, 'h' hardlink,
  * 'c' char device. */

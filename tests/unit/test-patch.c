@@ -30,43 +30,8 @@
 #include "snapshot/patch.h"
 #include "snapshot/quote.h"
 
-struct fixture {
-	char *dir;
-	struct store *s;
-};
-
-#define OK(expr)                                                    \
-	do {                                                        \
-		int _r = (expr);                                    \
-		if (_r < 0)                                         \
-			fail_msg("%s: %d: %s", #expr, _r, err.msg); \
-	} while (0)
-
-static int setup(void **state)
-{
-	struct fixture *f = xcalloc(1, sizeof *f);
-	const char *base = getenv("AIRLOCK_TEST_TMP") ?: "/tmp";
-	f->dir = xasprintf("%s/patch-XXXXXX", base);
-	if (!mkdtemp(f->dir))
-		return -1;
-	_cleanup_free_ char *store = xasprintf("%s/store", f->dir);
-	struct err err = {0};
-	if (store_open(store, STORE_CREATE, &f->s, &err) < 0)
-		return -1;
-	umask(022);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	store_free(f->s);
-	fs_rm_rf_at(AT_FDCWD, f->dir, NULL);
-	free(f->dir);
-	free(f);
-	return 0;
-}
+#define FIXTURE_NAME "patch"
+#include "tests/unit/fixture.h"
 
 /* ---- a model of a tree: files and symlinks by path (dirs implied) ---- */
 
@@ -629,6 +594,8 @@ static void test_quote(void **state)
 
 int main(void)
 {
+	/* Files the tests write get the modes they ask for. */
+	umask(022);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_quote),
 		cmocka_unit_test_setup_teardown(test_forms, setup, teardown),

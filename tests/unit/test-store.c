@@ -19,42 +19,14 @@
 #include "lib/store.h"
 #include "lib/xalloc.h"
 
-struct fixture {
-	char *dir;
-	struct store *s;
-};
-
-static int setup(void **state)
-{
-	struct fixture *f = xcalloc(1, sizeof *f);
-	const char *base = getenv("AIRLOCK_TEST_TMP") ?: "/tmp";
-	f->dir = xasprintf("%s/store-XXXXXX", base);
-	if (!mkdtemp(f->dir))
-		return -1;
-	struct err err = {0};
-	if (store_open(f->dir, STORE_CREATE, &f->s, &err) < 0) {
-		fprintf(stderr, "%s\n", err.msg);
-		return -1;
-	}
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	store_free(f->s);
-	fs_rm_rf_at(AT_FDCWD, f->dir, NULL);
-	free(f->dir);
-	free(f);
-	return 0;
-}
+#define FIXTURE_NAME "store"
+#include "tests/unit/fixture.h"
 
 static void object_path(struct fixture *f, const struct digest *d, char *out, size_t n)
 {
 	char hex[DIGEST_HEX_LEN + 1];
 	digest_to_hex(d, hex);
-	snprintf(out, n, "%s/objects/%.2s/%s", f->dir, hex, hex + 2);
+	snprintf(out, n, "%s/objects/%.2s/%s", f->store, hex, hex + 2);
 }
 
 static void test_put_get_roundtrip(void **state)
