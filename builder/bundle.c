@@ -85,22 +85,6 @@ static int digest_cmp(const void *a, const void *b)
 	return memcmp(((const struct digest *)a)->b, ((const struct digest *)b)->b, DIGEST_LEN);
 }
 
-/* An unlinked temp file in $STORE/tmp (a named one, unlinked at once,
- * where the file system lacks O_TMPFILE). */
-static int store_tmpfile(struct store *s, struct err *err)
-{
-	int fd = openat(store_dirfd(s), "tmp", O_RDWR | O_TMPFILE | O_CLOEXEC, 0600);
-	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR))
-		return fd >= 0 ? fd : err_errno(err, "create temp file in '%s/tmp'", store_path(s));
-	char rnd[17], name[40];
-	fs_random_hex(rnd, 16);
-	snprintf(name, sizeof name, "tmp/bundle-%s", rnd);
-	fd = openat(store_dirfd(s), name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return err_errno(err, "create '%s/%s'", store_path(s), name);
-	unlinkat(store_dirfd(s), name, 0);
-	return fd;
-}
 
 /* ---- writing ---- */
 

@@ -82,18 +82,6 @@ static void archive_entry_freep(struct archive_entry **e)
 		archive_entry_free(*e);
 }
 
-static time_t source_date_epoch(void)
-{
-	const char *e = getenv("SOURCE_DATE_EPOCH");
-	if (!e || !*e)
-		return 0;
-	char *end = NULL;
-	errno = 0;
-	long long v = strtoll(e, &end, 10);
-	if (errno || *end || v < 0)
-		return 0;
-	return (time_t)v;
-}
 
 /* The layer being written: tar bytes -> diff hasher -> compressor ->
  * blob hasher -> fd. */
@@ -175,9 +163,9 @@ static int write_file(struct layer *l, const char *path, const struct tree_attr 
 				       path, l->data.len, attr->size);
 		return write_data(l, l->data.data, l->data.len, path, err);
 	}
-	_cleanup_close_ int fd = openat(store_dirfd(l->s), "tmp", O_RDWR | O_TMPFILE | O_CLOEXEC, 0600);
+	_cleanup_close_ int fd = store_tmpfile(l->s, err);
 	if (fd < 0)
-		return err_errno(err, "create temp file in '%s/tmp'", store_path(l->s));
+		return fd;
 	uint64_t got = 0;
 	int r = store_get_to_fd(l->s, &attr->digest, fd, &got, err);
 	if (r < 0)
@@ -310,10 +298,10 @@ static int layer_write(struct store *s, const struct digest *tree, enum oci_comp
 		       struct err *err)
 {
 	l->s = s;
-	l->mtime = source_date_epoch();
-	l->fd = openat(store_dirfd(s), "tmp", O_RDWR | O_TMPFILE | O_CLOEXEC, 0600);
+	l->mtime = tree_fixed_mtime();
+	l->fd = store_tmpfile(s, err);
 	if (l->fd < 0)
-		return err_errno(err, "create temp file in '%s/tmp'", store_path(s));
+		return l->fd;
 	l->diff = hasher_new();
 	l->blob = hasher_new();
 	l->entry = archive_entry_new();
@@ -471,7 +459,7 @@ static int write_outer(int fd, const char *path, struct blob *blobs, size_t nblo
 	_cleanup_(archive_freep) struct archive *a = archive_write_new();
 	_cleanup_(archive_entry_freep) struct archive_entry *e = archive_entry_new();
 	_cleanup_free_ char *chunk = xmalloc(CHUNK);
-	struct tarwrite o = {.a = a, .e = e, .mtime = source_date_epoch(), .path = path};
+	struct tarwrite o = {.a = a, .e = e, .mtime = tree_fixed_mtime(), .path = path};
 	if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
 	    archive_write_open_fd(a, fd) != ARCHIVE_OK)
 		return err_set(err, -EIO, "write '%s': %s", path,
@@ -581,7 +569,7 @@ static int export_manifest(struct store *s, const struct manifest *m, const char
 
 	_cleanup_(blobs_releasep) struct blobs blobs = {0};
 	size_t cfg_len = 0;
-	char *cfg = config_encode(m, &diff_id, source_date_epoch(), &cfg_len);
+	char *cfg = config_encode(m, &diff_id, tree_fixed_mtime(), &cfg_len);
 	struct digest cfg_digest;
 	digest_buffer(cfg, cfg_len, &cfg_digest);
 	blobs.b[blobs.n++] = (struct blob){.d = cfg_digest, .data = cfg, .len = cfg_len};

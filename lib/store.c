@@ -358,6 +358,21 @@ int store_put_fd(struct store *s, int fd, struct digest *ret, uint64_t *ret_size
 	return store_writer_commit(TAKE_PTR(w), ret, ret_size, err);
 }
 
+int store_tmpfile(struct store *s, struct err *err)
+{
+	int fd = openat(s->tmp, ".", O_RDWR | O_TMPFILE | O_CLOEXEC, 0600);
+	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR))
+		return fd >= 0 ? fd : err_errno(err, "create temp file in '%s/tmp'", s->path);
+	char rnd[17], name[32];
+	fs_random_hex(rnd, 16);
+	snprintf(name, sizeof name, "tmp-%s", rnd);
+	fd = openat(s->tmp, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return err_errno(err, "create '%s/tmp/%s'", s->path, name);
+	unlinkat(s->tmp, name, 0);
+	return fd;
+}
+
 bool store_has(struct store *s, const struct digest *d)
 {
 	char rel[DIGEST_HEX_LEN + 2];

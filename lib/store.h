@@ -86,6 +86,11 @@ void store_writer_free(struct store_writer *w);
 
 bool store_has(struct store *s, const struct digest *d);
 
+/* An unlinked read-write temp file in $STORE/tmp (same file system as the
+ * objects; O_TMPFILE, or a named file unlinked at once where the file
+ * system lacks it). Returns the fd (caller closes) or -errno. */
+int store_tmpfile(struct store *s, struct err *err);
+
 /* Reads a whole object into out (appending), verifying its digest; fails
  * with -EFBIG past max bytes and -EBADMSG if corrupt ("object sha256:...
  * is corrupt"), -ENOENT if missing. */

@@ -1063,7 +1063,7 @@ static void mat_release(struct mat *m)
 	buf_release(&m->path);
 }
 
-static time_t source_date_epoch(void)
+time_t tree_fixed_mtime(void)
 {
 	const char *e = getenv("SOURCE_DATE_EPOCH");
 	if (!e || !*e)
@@ -1085,7 +1085,7 @@ static int mat_init(struct mat *m, struct store *s, bool link, struct err *err)
 	m->files = m->tmp = -1;
 	m->path = (struct buf)BUF_INIT;
 	buf_puts(&m->path, "");
-	time_t t = source_date_epoch();
+	time_t t = tree_fixed_mtime();
 	m->times[0] = m->times[1] = (struct timespec){.tv_sec = t, .tv_nsec = 0};
 	m->tmp = openat(store_dirfd(s), "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (m->tmp < 0)

@@ -32,6 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "lib/buf.h"
 #include "lib/err.h"
@@ -185,6 +186,10 @@ struct tree_idmap {
  * or the identity). */
 int tree_checkout_mapped(struct store *s, const struct digest *tree, const struct tree_idmap *map,
 			 char **ret_path, struct err *err);
+
+/* The one mtime airlock gives files it materialises or exports:
+ * SOURCE_DATE_EPOCH if it is a non-negative integer, else 0. */
+time_t tree_fixed_mtime(void);
 
 /* Writes a tree into an existing empty directory dirfd (a private copy,
  * not shared). Same attributes as tree_checkout, no hard links; dirfd's

@@ -306,16 +306,6 @@ static int put_capped(struct store *s, int fd, struct digest *ret, bool *ret_tru
 	return store_put_fd(s, fd, ret, NULL, err);
 }
 
-static int tmp_capture_fd(struct store *s, struct err *err)
-{
-	_cleanup_close_ int tmp = openat(store_dirfd(s), "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (tmp < 0)
-		return err_errno(err, "store: open tmp/");
-	int fd = openat(tmp, ".", O_RDWR | O_TMPFILE | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return err_errno(err, "store: temporary file for captured output");
-	return fd;
-}
 
 static json_t *jdigest(const struct digest *d)
 {
@@ -453,7 +443,7 @@ static int run_all(struct store *s, const struct run_request *req, struct run_st
 		json_decref(rec_env);
 		return r;
 	}
-	if ((st->out_fd = tmp_capture_fd(s, err)) < 0 || (st->err_fd = tmp_capture_fd(s, err)) < 0) {
+	if ((st->out_fd = store_tmpfile(s, err)) < 0 || (st->err_fd = store_tmpfile(s, err)) < 0) {
 		json_decref(rec_env);
 		return -EIO;
 	}
@@ -581,7 +571,7 @@ int run_build_step(struct store *s, const struct manifest *m, char *const *argv,
 	struct envv env = {0};
 	/* No host TERM: a build must not depend on the terminal it ran in. */
 	base_env(&env, m, "dumb", "/root", "root");
-	_cleanup_close_ int out_fd = tmp_capture_fd(s, err);
+	_cleanup_close_ int out_fd = store_tmpfile(s, err);
 	if (out_fd < 0) {
 		env_release(&env);
 		return out_fd;

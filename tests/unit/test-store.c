@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -102,6 +103,27 @@ static void test_put_fd_regular_dedup(void **state)
 	assert_int_equal(sa, sizeof data);
 	assert_int_equal(sb, sizeof data);
 	close(fd);
+}
+
+/* A temp file is usable and leaves nothing behind in tmp/. */
+static void test_tmpfile_leaves_nothing(void **state)
+{
+	struct fixture *f = *state;
+	struct err err = {0};
+	int fd = store_tmpfile(f->s, &err);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "abc", 3), 3);
+	assert_int_equal(pread(fd, (char[4]){0}, 3, 0), 3);
+	close(fd);
+	_cleanup_free_ char *tmp = xasprintf("%s/tmp", f->store);
+	DIR *d = opendir(tmp);
+	assert_non_null(d);
+	struct dirent *de;
+	int entries = 0;
+	while ((de = readdir(d)))
+		entries += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+	closedir(d);
+	assert_int_equal(entries, 0);
 }
 
 static void test_corruption_detected(void **state)
@@ -213,6 +235,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_put_get_roundtrip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_put_fd_streams, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_put_fd_regular_dedup, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tmpfile_leaves_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corruption_detected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill_mid_write, setup, teardown),
