@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -265,15 +266,55 @@ static int capture_dir(struct capture *c, int dfd, int depth, struct err *err)
 	return r;
 }
 
+/* An upper with no entries and not opaque changed nothing. */
+static int upper_unchanged(struct capture *c, int upper_dfd, bool *ret, struct err *err)
+{
+	int flags;
+	int r = ovl_flags(c, upper_dfd, &flags, err);
+	if (r < 0)
+		return r;
+	*ret = false;
+	if (flags & OVL_OPAQUE)
+		return 0;
+	_cleanup_close_ int fd = openat(upper_dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return err_errno(err, "open the upper dir");
+	char buf[1024];
+	long n;
+	while ((n = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0)
+		for (long off = 0; off < n;) {
+			const struct dirent64 *de = (const void *)(buf + off);
+			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+				return 0;
+			off += de->d_reclen;
+		}
+	if (n < 0)
+		return err_errno(err, "read the upper dir");
+	*ret = true;
+	return 0;
+}
+
 int capture_upper(struct store *s, const struct digest *base, int upper_dfd,
 		  const struct tree_import_opts *opts, struct digest *ret, struct err *err)
 {
-	_cleanup_(tree_freep) struct tree *t = NULL;
-	int r = tree_load(s, base, &t, err);
-	if (r < 0)
-		return err_prefix(err, "capture: base");
-	struct capture c = {.s = s, .t = t, .opts = opts, .path = BUF_INIT};
+	struct capture c = {.s = s, .opts = opts, .path = BUF_INIT};
 	buf_puts(&c.path, "");
+	/* The common case of a run that wrote nothing there: the base, as is,
+	 * without loading it. */
+	bool unchanged = false;
+	int r = upper_unchanged(&c, upper_dfd, &unchanged, err);
+	if (r < 0 || unchanged) {
+		buf_release(&c.path);
+		if (unchanged)
+			*ret = *base;
+		return r < 0 ? err_prefix(err, "capture") : 0;
+	}
+	_cleanup_(tree_freep) struct tree *t = NULL;
+	if ((r = tree_load(s, base, &t, err)) < 0) {
+		buf_release(&c.path);
+		return err_prefix(err, "capture: base");
+	}
+	c.t = t;
 	int flags;
 	r = ovl_flags(&c, upper_dfd, &flags, err);
 	if (r >= 0 && (flags & OVL_OPAQUE))

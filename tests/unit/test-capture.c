@@ -177,6 +177,73 @@ static void need_mount(void)
 	}
 }
 
+/* A run that wrote nothing gives the base itself, without loading it;
+ * but an empty upper whose root is opaque hides all of the base. */
+static void test_capture_unchanged_upper(void **state)
+{
+	struct fixture *f = *state;
+	struct err err = {0};
+	_cleanup_free_ char *base = NULL, *upper = NULL;
+	mkdir_in(f->dir, "base", &base);
+	mkdir_in(f->dir, "upper", &upper);
+	int dfd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	make_base(dfd);
+	close(dfd);
+	struct digest base_d, got;
+	import_at(f, base, &base_d);
+	int up = open(upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(up >= 0);
+	struct tree_import_opts opts = {.keep_owner = true};
+	OK(capture_upper(f->s, &base_d, up, &opts, &got, &err));
+	assert_memory_equal(&got, &base_d, sizeof got);
+	if (setxattr(upper, "user.overlay.opaque", "y", 1, 0) < 0) {
+		close(up);
+		print_message("skipped the opaque half: no user xattrs here (%s)\n", strerror(errno));
+		return;
+	}
+	OK(capture_upper(f->s, &base_d, up, &opts, &got, &err));
+	struct tree *empty = tree_new();
+	struct digest empty_d;
+	OK(tree_write(empty, f->s, &empty_d, &err));
+	tree_free(empty);
+	assert_memory_equal(&got, &empty_d, sizeof got);
+	close(up);
+}
+
+/* The unchanged case does not even load the base (it is the common case,
+ * and the base can be a whole image); a hostile upper that cannot be read
+ * is an error, never a guess. */
+static void test_capture_unchanged_skips_the_base(void **state)
+{
+	struct fixture *f = *state;
+	struct err err = {0};
+	_cleanup_free_ char *upper = NULL;
+	mkdir_in(f->dir, "upper", &upper);
+	struct digest absent, got;
+	memset(&absent, 0x5a, sizeof absent);
+	int up = open(upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(up >= 0);
+	struct tree_import_opts opts = {.keep_owner = true};
+	OK(capture_upper(f->s, &absent, up, &opts, &got, &err));
+	assert_memory_equal(&got, &absent, sizeof got);
+	/* More extended attribute names than overlayfs ever writes. */
+	char name[64];
+	int set = 0;
+	for (int i = 0; i < 200; i++) {
+		snprintf(name, sizeof name, "user.airlock-test-padding-%03d", i);
+		set += setxattr(upper, name, "", 0, 0) == 0;
+	}
+	if (set < 200) {
+		close(up);
+		print_message("skipped the xattr half: no user xattrs here\n");
+		return;
+	}
+	err = (struct err){0};
+	assert_true(capture_upper(f->s, &absent, up, &opts, &got, &err) < 0);
+	assert_non_null(strstr(err.msg, "extended attributes"));
+	close(up);
+}
+
 static void test_capture_changes(void **state)
 {
 	need_mount();
@@ -238,6 +305,8 @@ int main(void)
 	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0)
 		can_mount = true;
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_capture_unchanged_upper, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_capture_unchanged_skips_the_base, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_capture_changes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_capture_metacopy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_capture_userxattr, setup, teardown),
