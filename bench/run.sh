@@ -12,6 +12,11 @@
 #       nsenter itself is ~1.5 ms of crun's figure)
 # and runs per second with 2 and 8 concurrent runs. Goal: <= 1.0x bwrap,
 # <= 0.5x crun.
+#
+# The machines are shared and their speed drifts by tens of percent within
+# a minute, so the three are measured in BENCH_ROUNDS interleaved rounds
+# (hyperfine runs each command of a round in turn) and the ratios are of
+# the means over all rounds; the medians are printed too.
 . "$(dirname "$0")/lib.sh"
 bench_scratch
 export AIRLOCK_STORE="$SCRATCH/store"
@@ -43,10 +48,28 @@ fi
 trap 'cd /; umount "$SCRATCH/mntns" 2>/dev/null; umount -l "$SCRATCH" 2>/dev/null; rmdir "$SCRATCH" 2>/dev/null' EXIT
 crun_cmd="nsenter --mount=$SCRATCH/mntns crun run --bundle $SCRATCH/crun bench-@"
 
-hf single \
-	"$AIRLOCK run --image busybox -- /bin/true" \
-	"$bwrap" \
-	"$(echo "$crun_cmd" | sed 's/@/single/')"
+ROUNDS=${BENCH_ROUNDS:-5}
+per_round=$(((RUNS + ROUNDS - 1) / ROUNDS))
+[ "$per_round" -ge 2 ] || per_round=2
+round=0
+while [ "$round" -lt "$ROUNDS" ]; do
+	hyperfine --style basic --warmup 1 --runs "$per_round" --export-json "$SCRATCH/single-$round.json" \
+		"$AIRLOCK run --image busybox -- /bin/true" \
+		"$bwrap" \
+		"$(echo "$crun_cmd" | sed 's/@/single/')" >&2
+	round=$((round + 1))
+done
+# pooled STAT INDEX: mean or median seconds of command INDEX over all rounds
+pooled() {
+	python3 - "$SCRATCH" "$ROUNDS" "$1" "$2" <<'PY'
+import json, statistics, sys
+d, rounds, stat, i = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+t = []
+for r in range(rounds):
+    t += json.load(open("%s/single-%d.json" % (d, r)))["results"][i]["times"]
+print(statistics.mean(t) if stat == "mean" else statistics.median(t))
+PY
+}
 
 conc() {
 	# conc N CMD: wall time of 32 runs, N at a time
@@ -69,8 +92,10 @@ a8=$(conc 8 "$AIRLOCK run --image busybox -- /bin/true")
 b2=$(conc 2 "$bwrap")
 b8=$(conc 8 "$bwrap")
 
-echo "== bench/run.sh ($RUNS runs each)"
-ratio "airlock run vs bwrap --unshare-all" "$(mean single 0)" "$(mean single 1)" 1.0
-ratio "airlock run vs crun run" "$(mean single 0)" "$(mean single 2)" 0.5
+echo "== bench/run.sh ($ROUNDS interleaved rounds of $per_round runs each)"
+ratio "airlock run vs bwrap --unshare-all" "$(pooled mean 0)" "$(pooled mean 1)" 1.0
+ratio "airlock run vs crun run" "$(pooled mean 0)" "$(pooled mean 2)" 0.5
+ratio "  (medians) vs bwrap" "$(pooled median 0)" "$(pooled median 1)"
+ratio "  (medians) vs crun" "$(pooled median 0)" "$(pooled median 2)"
 echo "runs/s with 2 concurrent: airlock $a2, bwrap $b2"
 echo "runs/s with 8 concurrent: airlock $a8, bwrap $b8"
