@@ -173,9 +173,12 @@ int main(int argc, char **argv)
 	/* Files airlock creates are private unless a command says otherwise;
 	 * tree perms are set explicitly, so this does not change digests. */
 	umask(022);
+#ifndef AIRLOCK_LIGHT
 	/* libarchive converts names through the locale: make it UTF-8 so
-	 * archive names in UTF-8 (Debian's, OCI's) pass unchanged. */
+	 * archive names in UTF-8 (Debian's, OCI's) pass unchanged. (The light
+	 * binary has nothing locale-dependent, and loading it costs every run.) */
 	setlocale(LC_CTYPE, "C.UTF-8");
+#endif
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "--store") && i + 1 < argc)
 			cli.store_path = argv[++i];

@@ -346,10 +346,13 @@ struct run_state {
 	char **cmd; /* borrowed strings, owned array: the image's CMD, NULL-terminated */
 	int out_fd, err_fd;
 	json_t *rec;
+	struct sandbox_tail *tail; /* the sandbox's teardown, finished last */
 };
 
 static void run_state_release(struct run_state *st)
 {
+	/* The CLI exits right after a run (see run_execute). */
+	sandbox_tail_finish(st->tail, false);
 	if (st->have_manifest)
 		manifest_release(&st->m);
 	env_release(&st->env);
@@ -489,7 +492,7 @@ static int run_all(struct store *s, const struct run_request *req, struct run_st
 		.inside_gid = gid,
 	};
 	struct sandbox_result res = {0};
-	r = sandbox_run(&cfg, capture_both, &cap, &res, err);
+	r = sandbox_run_deferred(&cfg, capture_both, &cap, &res, &st->tail, err);
 	if (r < 0) {
 		json_decref(rec_env);
 		json_decref(cap.notes);

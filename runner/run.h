@@ -63,7 +63,10 @@ struct run_outcome {
 
 /* Does a whole run. Returns 0 when the command ran (see ret->exit_code;
  * the record is written), negative for an airlock error (exit 125; err
- * says which step). */
+ * says which step). Every process of the sandbox is dead on return, but
+ * the sandbox's pid 1 may still be finishing its exit in the kernel and is
+ * left unreaped (see sandbox_tail_finish): meant for a process that exits
+ * soon after. */
 int run_execute(struct store *s, const struct run_request *req, struct run_outcome *ret,
 		struct err *err);
 

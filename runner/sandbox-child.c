@@ -5,8 +5,10 @@
  *         the id maps, builds the root overlay, /workspace, /proc, /dev,
  *         /tmp and the user's binds, pivots into the new root and hands the
  *         upper-dir fds to the parent;
- *  init   (the same pid 1 afterwards): forks the agent, reaps every zombie,
- *         forwards signals and reports the agent's wait status;
+ *  init   (the same pid 1 afterwards): starts the agent (a vfork-style
+ *         clone), reaps every zombie, forwards signals; when the agent is
+ *         gone, kills and reaps everything left, leaves the run's cgroups
+ *         and reports the agent's wait status and the resources used;
  *  agent  (pid 2): drops every privilege in a fixed order, then execve.
  *
  * Failures before the agent runs are sent to the parent as a struct err
@@ -23,7 +25,6 @@
 #include <linux/capability.h>
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
-#include <net/if.h>
 #include <sched.h>
 #include <poll.h>
 #include <signal.h>
@@ -68,34 +69,12 @@ static int raw_setresuid(uid_t u)
 	return (int)syscall(SYS_setresuid, u, u, u);
 }
 
-static void send_msg(int sock, const struct sbx_msg *m, const int *fds, int nfds)
-{
-	struct iovec iov = {.iov_base = (void *)m, .iov_len = sizeof *m};
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * SBX_MAX_FDS)];
-		struct cmsghdr align;
-	} u;
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-	if (nfds > 0) {
-		memset(&u, 0, sizeof u);
-		mh.msg_control = u.buf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
-		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
-		memcpy(CMSG_DATA(cm), fds, sizeof(int) * (size_t)nfds);
-	}
-	while (sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 && errno == EINTR)
-		;
-}
-
 __attribute__((noreturn)) static void child_fail(struct sbx_child *c, struct err *err)
 {
 	struct sbx_msg m = {.type = SBX_MSG_ERR};
 	m.err = *err;
 	err_prefix(&m.err, "sandbox");
-	send_msg(c->sock, &m, NULL, 0);
+	(void)sbx_send_msg(c->sock, &m, NULL, 0);
 	_exit(SANDBOX_EXIT_SETUP);
 }
 
@@ -211,6 +190,12 @@ static int setup_proc(int rootfd, struct err *err)
 		struct stat st;
 		if (fstat(fd, &st) < 0)
 			return err_errno(err, "stat /proc/%s", proc_masked[i]);
+		/* Usable by its owner alone (kmsg, slabinfo, vmallocinfo...):
+		 * that is host root, which nothing in a sandbox is, and
+		 * capabilities in its user namespace do not reach files of an
+		 * owner it does not map. A mount less to make and tear down. */
+		if (!(st.st_mode & 0077))
+			continue;
 		if (S_ISDIR(st.st_mode))
 			r = mount_at_fd("tmpfs", fd, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
 					"size=0,mode=0555", proc_masked[i], err);
@@ -282,21 +267,6 @@ static int setup_dev(int rootfd, struct err *err)
 	return 0;
 }
 
-static int loopback_up(struct err *err)
-{
-	_cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return err_errno(err, "socket");
-	struct ifreq ifr = {0};
-	snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
-	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
-		return err_errno(err, "get flags of lo");
-	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
-		return err_errno(err, "bring up lo");
-	return 0;
-}
-
 /* Builds the new root and pivots into it. Returns the upper fds. */
 static int setup_root(struct sbx_child *c, int *ret_root_upper, int *ret_ws_upper, struct err *err)
 {
@@ -317,10 +287,12 @@ static int setup_root(struct sbx_child *c, int *ret_root_upper, int *ret_ws_uppe
 	if (mount("airlock", SCRATCH, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
 		return err_errno(err, "mount scratch tmpfs");
 	static const char *const dirs[] = {SCRATCH "/s", SCRATCH "/ru", SCRATCH "/rw", SCRATCH "/wu",
-					   SCRATCH "/ww", SCRATCH "/root"};
+					   SCRATCH "/ww", SCRATCH "/root", SCRATCH "/t"};
 	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++)
 		if (mkdir(dirs[i], 0755) < 0)
 			return err_errno(err, "mkdir '%s'", dirs[i]);
+	if (chmod(SCRATCH "/t", 01777) < 0)
+		return err_errno(err, "chmod /tmp");
 
 	/* The root of an overlay shows its upper's owner and mode: give the
 	 * uppers those of their lowers, so /workspace is the agent's if the
@@ -397,11 +369,12 @@ static int setup_root(struct sbx_child *c, int *ret_root_upper, int *ret_ws_uppe
 	}
 
 	{
+		/* /tmp is a directory of the scratch tmpfs: the same --disk
+		 * budget as the uppers, and one file system less to make. */
 		_cleanup_close_ int tfd = open_in_root(rootfd, "/tmp", O_PATH | O_DIRECTORY, err);
 		if (tfd < 0)
 			return tfd;
-		snprintf(opts, sizeof opts, "size=%llu,mode=1777", (unsigned long long)c->disk_bytes);
-		if ((r = mount_at_fd("tmpfs", tfd, "tmpfs", MS_NOSUID | MS_NODEV, opts, "/tmp", err)) < 0)
+		if ((r = mount_at_fd(SCRATCH "/t", tfd, NULL, MS_BIND, NULL, "/tmp", err)) < 0)
 			return r;
 	}
 	if ((r = setup_dev(rootfd, err)) < 0)
@@ -440,7 +413,7 @@ static const unsigned build_caps[] = {
 	CAP_SETPCAP, CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT, CAP_MKNOD, CAP_AUDIT_WRITE, CAP_SETFCAP,
 };
 
-static int last_cap(void)
+int sbx_last_cap(void)
 {
 	int n = CAP_LAST_CAP;
 	char b[16] = "";
@@ -623,7 +596,8 @@ __attribute__((noreturn)) static void agent_main(struct sbx_child *c, int wfd, i
 		agent_fail(wfd, 2, &err);
 	}
 	/* Last: from here on only the allowlist; execve is on it. */
-	struct sock_fprog prog = {.len = (unsigned short)c->bpf_insns, .filter = c->bpf};
+	struct sock_fprog prog = {.len = (unsigned short)c->bpf_insns,
+				  .filter = (struct sock_filter *)c->bpf};
 	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0) {
 		err_errno(&err, "load seccomp filter");
 		agent_fail(wfd, 2, &err);
@@ -631,6 +605,22 @@ __attribute__((noreturn)) static void agent_main(struct sbx_child *c, int wfd, i
 	int e = exec_search(cfg->argv, cfg->envp);
 	err_code(&err, -e, "exec '%s'", cfg->argv[0]);
 	agent_fail(wfd, 1, &err);
+}
+
+struct agent_args {
+	struct sbx_child *c;
+	int wfd, rfd, lastcap;
+};
+
+static int agent_start(void *arg)
+{
+	struct agent_args *a = arg;
+	close(a->rfd);
+	close(a->c->sock);
+	/* O_CLOEXEC too; but never in the agent's hands even before exec. */
+	for (int i = 0; i < a->c->nleave; i++)
+		close(a->c->leave_fds[i]);
+	agent_main(a->c, a->wfd, a->lastcap);
 }
 
 static int reopen_sources(struct sbx_child *c, struct err *err)
@@ -705,13 +695,14 @@ static int open_pty(struct sbx_child *c, const struct winsize *ws, int *ret_mast
 
 void sbx_child_main(struct sbx_child *c)
 {
-	const struct sandbox_config *cfg = c->cfg;
 	struct err err = {0};
 	int r;
 
 	/* If airlock dies, so does pid 1, and with it the pid namespace. The
 	 * parent's death before this line shows as EOF on the socket below. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	/* What ps shows for the sandbox's pid 1. */
+	prctl(PR_SET_NAME, "airlock-init", 0, 0, 0);
 
 	/* Init takes signals with sigwaitinfo only; SIGCHLD must not be
 	 * ignored (the caller may ignore it) or zombies reap themselves and
@@ -762,9 +753,9 @@ void sbx_child_main(struct sbx_child *c)
 		err_errno(&err, "sethostname");
 		child_fail(c, &err);
 	}
-	if ((r = loopback_up(&err)) < 0)
+	if (!c->privileged && (r = sbx_loopback_up(0, &err)) < 0)
 		child_fail(c, &err);
-	int lastcap = last_cap(); /* read while the host /proc is visible */
+	int lastcap = c->lastcap;
 	int uppers[2] = {-1, -1};
 	if ((r = setup_root(c, &uppers[0], &uppers[1], &err)) < 0)
 		child_fail(c, &err);
@@ -776,21 +767,33 @@ void sbx_child_main(struct sbx_child *c)
 
 	/* Nothing of the agent's runs before the parent has moved us into
 	 * the run's cgroups (it does so while we set up, see sandbox.c). */
-	do
-		n = recv(c->sock, &m, sizeof m, 0);
-	while (n < 0 && errno == EINTR);
-	if (n != (ssize_t)sizeof m || m.type != SBX_MSG_CGROUPS || m.bpf_len == 0 ||
-	    m.bpf_len > SBX_BPF_MAX || m.bpf_len % sizeof(struct sock_filter))
+	int cg_fds[SBX_MAX_FDS];
+	for (int i = 0; i < SBX_MAX_FDS; i++)
+		cg_fds[i] = -1;
+	n = sbx_recv_msg(c->sock, &m, cg_fds);
+	if (n != (ssize_t)sizeof m || m.type != SBX_MSG_CGROUPS || m.njoin < 0 ||
+	    m.njoin > SBX_CGROUP_MAX || m.nfds < m.njoin || m.nfds - m.njoin > SBX_CGROUP_MAX)
 		_exit(SANDBOX_EXIT_SETUP);
-	c->bpf = malloc(m.bpf_len);
-	if (!c->bpf)
-		_exit(SANDBOX_EXIT_SETUP);
-	do
-		n = recv(c->sock, c->bpf, m.bpf_len, 0);
-	while (n < 0 && errno == EINTR);
-	if (n != (ssize_t)m.bpf_len)
-		_exit(SANDBOX_EXIT_SETUP);
-	c->bpf_insns = m.bpf_len / sizeof(struct sock_filter);
+	/* "0": this task alone (see sbx_cgroups_join_fds). */
+	for (int i = 0; i < m.njoin; i++) {
+		if (cg_fds[i] < 0) {
+			err_set(&err, -EBADF, "the run's cgroup fds did not arrive");
+			child_fail(c, &err);
+		}
+		if (write(cg_fds[i], "0", 1) != 1) {
+			err_errno(&err, "move into the run's cgroup");
+			child_fail(c, &err);
+		}
+		close(cg_fds[i]);
+	}
+	c->nleave = 0;
+	for (int i = m.njoin; i < m.nfds; i++)
+		if (cg_fds[i] >= 0)
+			c->leave_fds[c->nleave++] = cg_fds[i];
+	if (c->privileged && !m.lo_up && (r = sbx_loopback_up(0, &err)) < 0)
+		child_fail(c, &err);
+	c->rlimit_memory = m.rlimit_memory;
+	c->rlimit_pids = m.rlimit_pids;
 	int master = -1;
 	if (c->cfg->tty && (r = open_pty(c, &m.winsize, &master, &err)) < 0)
 		child_fail(c, &err);
@@ -808,7 +811,7 @@ void sbx_child_main(struct sbx_child *c)
 		fds[ready.nfds++] = uppers[1];
 	if (master >= 0)
 		fds[ready.nfds++] = master;
-	send_msg(c->sock, &ready, fds, ready.nfds);
+	(void)sbx_send_msg(c->sock, &ready, fds, ready.nfds);
 	for (int i = 0; i < ready.nfds; i++)
 		close(fds[i]);
 
@@ -817,15 +820,25 @@ void sbx_child_main(struct sbx_child *c)
 		err_errno(&err, "pipe");
 		child_fail(c, &err);
 	}
-	pid_t agent = fork();
+	/* Init must not be a way out, from the agent's first instruction on:
+	 * not dumpable means the agent cannot ptrace it or open /proc/1/exe,
+	 * /proc/1/mem (CVE-2019-5736) or /proc/1/fd (the cgroup leave fds,
+	 * which move any task out of the run's cgroups), not even a RUN
+	 * step, root in the namespace with capabilities: a non-dumpable
+	 * task's mm belongs to the host's user namespace, where it has none. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	/* The agent shares our memory until its execve, like posix_spawn:
+	 * no copy of airlock's address space (twice copied by now) and no
+	 * copy-on-write faults on either side. We are suspended meanwhile;
+	 * agent_main writes only its own stack (a static one: no unmapping,
+	 * which would signal the other CPUs to flush). */
+	static char agent_stack[256 << 10] __attribute__((aligned(64)));
+	struct agent_args aa = {.c = c, .wfd = pfd[1], .rfd = pfd[0], .lastcap = lastcap};
+	pid_t agent = clone(agent_start, agent_stack + sizeof agent_stack,
+			    CLONE_VM | CLONE_VFORK | SIGCHLD, &aa);
 	if (agent < 0) {
-		err_errno(&err, "fork agent");
+		err_errno(&err, "start the agent");
 		child_fail(c, &err);
-	}
-	if (agent == 0) {
-		close(pfd[0]);
-		close(c->sock);
-		agent_main(c, pfd[1], lastcap);
 	}
 	close(pfd[1]);
 
@@ -837,20 +850,28 @@ void sbx_child_main(struct sbx_child *c)
 		dup2(devnull, 1);
 		dup2(devnull, 2);
 	}
-	int sock = fcntl(c->sock, F_DUPFD_CLOEXEC, 3);
-	int rfd = fcntl(pfd[0], F_DUPFD_CLOEXEC, 3);
-	if (sock < 0 || rfd < 0 || dup3(sock, 3, O_CLOEXEC) < 0 || dup3(rfd, 4, O_CLOEXEC) < 0) {
-		kill(agent, SIGKILL);
-		_exit(SANDBOX_EXIT_SETUP);
-	}
-	syscall(SYS_close_range, 5, ~0u, 0);
-	sock = 3;
-	rfd = 4;
+	/* Kept: 3 the socket, 4 the exec report, 5... the cgroup leave fds.
+	 * Copied above that range first, so no dup3 clobbers one not yet
+	 * moved. */
+	int keep[2 + SBX_CGROUP_MAX] = {c->sock, pfd[0]};
+	int nkeep = 2;
+	for (int i = 0; i < c->nleave; i++)
+		keep[nkeep++] = c->leave_fds[i];
+	for (int i = 0; i < nkeep; i++)
+		if ((keep[i] = fcntl(keep[i], F_DUPFD_CLOEXEC, 3 + nkeep)) < 0) {
+			kill(agent, SIGKILL);
+			_exit(SANDBOX_EXIT_SETUP);
+		}
+	for (int i = 0; i < nkeep; i++)
+		if (dup3(keep[i], 3 + i, O_CLOEXEC) < 0) {
+			kill(agent, SIGKILL);
+			_exit(SANDBOX_EXIT_SETUP);
+		}
+	syscall(SYS_close_range, 3 + nkeep, ~0u, 0);
+	int sock = 3, rfd = 4;
 
-	/* Init must not be a way out: not dumpable means the agent cannot
-	 * ptrace it or open /proc/1/exe, /proc/1/mem (CVE-2019-5736); it
-	 * keeps only CAP_KILL, to signal an agent of another uid. */
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	/* Init keeps only CAP_KILL, to signal an agent of another uid (it
+	 * was made not dumpable before the agent existed, see above). */
 	static const unsigned init_caps[] = {CAP_KILL};
 	drop_bounding(init_caps, 1, lastcap, &err);
 	set_caps(init_caps, 1, &err);
@@ -897,8 +918,21 @@ void sbx_child_main(struct sbx_child *c)
 			kill(agent, s);
 		}
 	}
-	send_msg(sock, &ex, NULL, 0);
-	/* Exiting as pid 1 kills whatever the agent left behind. */
+	/* Whatever the agent left behind dies now, before the report: once
+	 * the parent has it, nothing in the sandbox writes to the uppers, so
+	 * the parent captures them while this process and its namespaces are
+	 * still being torn down. */
+	kill(-1, SIGKILL);
+	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+		;
+	getrusage(RUSAGE_CHILDREN, &ex.rusage);
+	/* Alone now: leave the run's cgroups, so the parent can remove them
+	 * without waiting for this process's exit (v1 only, see
+	 * sbx_cgroups_join_fds). */
+	ex.left_cgroups = c->nleave > 0;
+	for (int i = 0; i < c->nleave; i++)
+		if (write(5 + i, "0", 1) != 1)
+			ex.left_cgroups = false;
+	(void)sbx_send_msg(sock, &ex, NULL, 0);
 	_exit(0);
-	(void)cfg;
 }

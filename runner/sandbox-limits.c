@@ -15,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,38 +47,49 @@ static bool has_token(const char *list, const char *tok, char sep)
 	return false;
 }
 
-/* Mount point of the cgroup2 fs (ctrl NULL) or of the v1 hierarchy with
- * controller ctrl. Caller frees. */
-static char *cgroup_mount(const char *ctrl)
+/* Where this process's cgroups are: the mount points and our own path in
+ * the v2 hierarchy and in the v1 hierarchies of the controllers we use,
+ * each of /proc/self/mountinfo and /proc/self/cgroup read once. */
+enum { CG_V2, CG_MEMORY, CG_PIDS, CG_CPU, CG_N };
+static const char *const cg_ctrl[CG_N] = {NULL, "memory", "pids", "cpu"};
+
+struct cg_where {
+	char *mnt[CG_N], *own[CG_N];
+};
+
+static void cg_where_release(struct cg_where *w)
 {
-	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
-	if (!f)
-		return NULL;
-	char line[4096];
-	while (fgets(line, sizeof line, f)) {
-		char *dash = strstr(line, " - ");
-		if (!dash)
-			continue;
-		char mp[1024], fstype[64], src[512], opts[1024];
-		if (sscanf(line, "%*s %*s %*s %*s %1023s", mp) != 1 ||
-		    sscanf(dash + 3, "%63s %511s %1023s", fstype, src, opts) != 3)
-			continue;
-		if (!ctrl && !strcmp(fstype, "cgroup2"))
-			return xstrdup(mp);
-		if (ctrl && !strcmp(fstype, "cgroup") && has_token(opts, ctrl, ','))
-			return xstrdup(mp);
+	for (int i = 0; i < CG_N; i++) {
+		free(w->mnt[i]);
+		free(w->own[i]);
 	}
-	return NULL;
 }
 
-/* Our cgroup path in the v2 hierarchy (ctrl NULL) or the v1 one of ctrl. */
-static char *cgroup_own(const char *ctrl)
+/* The usual mount points, checked to be cgroup file systems, save reading
+ * /proc/self/mountinfo on every run; anything else is found there. (A v1
+ * mount of the wrong controller would fail the limit writes, which are
+ * checked, so it can never pass for an enforced limit.) */
+static void cg_where_usual(struct cg_where *w)
 {
-	_cleanup_fclose_ FILE *f = fopen("/proc/self/cgroup", "re");
-	if (!f)
-		return NULL;
+	static const char *const v2[] = {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"};
+	struct statfs sf;
+	for (size_t i = 0; i < ARRAY_SIZE(v2) && !w->mnt[CG_V2]; i++)
+		if (statfs(v2[i], &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC)
+			w->mnt[CG_V2] = xstrdup(v2[i]);
+	for (int i = CG_MEMORY; i < CG_N; i++) {
+		char p[128];
+		snprintf(p, sizeof p, "/sys/fs/cgroup/%s/cgroup.procs", cg_ctrl[i]);
+		if (statfs(p, &sf) == 0 && sf.f_type == CGROUP_SUPER_MAGIC)
+			w->mnt[i] = xasprintf("/sys/fs/cgroup/%s", cg_ctrl[i]);
+	}
+}
+
+static void cg_where_find(struct cg_where *w)
+{
+	memset(w, 0, sizeof *w);
 	char line[4096];
-	while (fgets(line, sizeof line, f)) {
+	FILE *f = fopen("/proc/self/cgroup", "re");
+	while (f && fgets(line, sizeof line, f)) {
 		line[strcspn(line, "\n")] = '\0';
 		char *c1 = strchr(line, ':');
 		char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
@@ -84,12 +97,34 @@ static char *cgroup_own(const char *ctrl)
 			continue;
 		*c1 = '\0';
 		*c2 = '\0';
-		if (!ctrl && !strcmp(line, "0") && c1[1] == '\0')
-			return xstrdup(c2 + 1);
-		if (ctrl && has_token(c1 + 1, ctrl, ','))
-			return xstrdup(c2 + 1);
+		for (int i = 0; i < CG_N; i++)
+			if (!w->own[i] && (i == CG_V2 ? !strcmp(line, "0") && c1[1] == '\0'
+						      : has_token(c1 + 1, cg_ctrl[i], ',')))
+				w->own[i] = xstrdup(c2 + 1);
 	}
-	return NULL;
+	if (f)
+		fclose(f);
+	cg_where_usual(w);
+	bool missing = false;
+	for (int i = 0; i < CG_N; i++)
+		missing |= w->own[i] && !w->mnt[i];
+	f = missing ? fopen("/proc/self/mountinfo", "re") : NULL;
+	while (f && fgets(line, sizeof line, f)) {
+		char *dash = strstr(line, " - ");
+		if (!dash)
+			continue;
+		char mp[1024], fstype[64], src[512], opts[1024];
+		if (sscanf(line, "%*s %*s %*s %*s %1023s", mp) != 1 ||
+		    sscanf(dash + 3, "%63s %511s %1023s", fstype, src, opts) != 3)
+			continue;
+		for (int i = 0; i < CG_N; i++)
+			if (!w->mnt[i] && (i == CG_V2 ? !strcmp(fstype, "cgroup2")
+						      : !strcmp(fstype, "cgroup") &&
+								has_token(opts, cg_ctrl[i], ',')))
+				w->mnt[i] = xstrdup(mp);
+	}
+	if (f)
+		fclose(f);
 }
 
 static bool v2_has(const char *dir, const char *ctrl)
@@ -102,6 +137,12 @@ static bool v2_has(const char *dir, const char *ctrl)
 	return ok;
 }
 
+/* Idle pooled cgroups are CG_IDLE<slot>, slot 0 to SBX_CGROUP_POOL - 1:
+ * a release takes a free slot (a cgroup rename never replaces), so the
+ * pool stays bounded without listing it. */
+#define CG_IDLE "airlock-idle-"
+#define CG_POOL_MAX_HELD (1ull << 20)
+
 static void run_name(char out[40])
 {
 	char hex[17];
@@ -109,10 +150,20 @@ static void run_name(char out[40])
 	snprintf(out, 40, "airlock-%s", hex);
 }
 
-/* Removes run cgroups left behind by an airlock that was killed (kill -9
- * skips the cleanup). Only empty ones go (rmdir refuses the others), and
- * only those older than a minute, so a concurrent run's cgroup between
- * its mkdir and its join is never taken away. */
+/* A run cgroup left behind by an airlock that was killed (kill -9 skips
+ * the cleanup): only empty ones can go (rmdir refuses the others), and
+ * only those older than a minute, so a concurrent run's cgroup between its
+ * creation and its child's join is never taken away. */
+static void remove_if_stale(int dfd, const char *name, time_t now)
+{
+	struct stat st;
+	if (!strncmp(name, "airlock-", 8) && strncmp(name, CG_IDLE, strlen(CG_IDLE)) &&
+	    fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode) &&
+	    now - st.st_mtime >= 60)
+		unlinkat(dfd, name, AT_REMOVEDIR);
+}
+
+/* Done when a v2 run ends, and on v1 in v1_claim, not on the way in. */
 static void sweep_stale(const char *parent)
 {
 	DIR *d = opendir(parent);
@@ -120,22 +171,77 @@ static void sweep_stale(const char *parent)
 		return;
 	time_t now = time(NULL);
 	struct dirent *de;
-	while ((de = readdir(d))) {
-		struct stat st;
-		if (strncmp(de->d_name, "airlock-", 8) ||
-		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode) ||
-		    now - st.st_mtime < 60)
-			continue;
-		unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR);
-	}
+	while ((de = readdir(d)))
+		remove_if_stale(dirfd(d), de->d_name, now);
 	closedir(d);
 }
 
-static bool setup_v2(struct sbx_cgroups *cg, uint64_t memory, uint64_t pids, uint64_t cpus_milli,
-		     struct buf *why)
+/* Whether the memory cgroup dir is still charged with memory that cannot
+ * be reclaimed (anonymous, tmpfs, swap) beyond a little: the last run's
+ * scratch tmpfs is only freed once its pid 1 is gone, and a run must not
+ * start with a dead one's charge against its limit. (Page cache charged
+ * there is reclaimed under pressure like anyone's.) */
+static bool memcg_busy(int dfd, const char *name)
 {
-	_cleanup_free_ char *mnt = cgroup_mount(NULL);
-	_cleanup_free_ char *own = cgroup_own(NULL);
+	char p[128];
+	snprintf(p, sizeof p, "%s/memory.stat", name);
+	_cleanup_close_ int fd = openat(dfd, p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true;
+	char buf[4096];
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	if (n <= 0)
+		return true;
+	buf[n] = '\0';
+	unsigned long long held = 0;
+	for (char *line = buf; line && *line;) {
+		char *next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		char key[32];
+		unsigned long long v;
+		if (sscanf(line, "%31s %llu", key, &v) == 2 &&
+		    (!strcmp(key, "rss") || !strcmp(key, "shmem") || !strcmp(key, "swap")))
+			held += v;
+		line = next;
+	}
+	return held > CG_POOL_MAX_HELD;
+}
+
+/* One pass over a v1 parent: removes stale run cgroups, and claims an idle
+ * cgroup by renaming it to name (atomic: of two claimers one gets ENOENT).
+ * Its mtime is refreshed first, so no concurrent sweep takes the claimed
+ * cgroup for a stale one before our child is in it. */
+static bool v1_claim(const char *parent, const char *name, int ctrl)
+{
+	DIR *d = opendir(parent);
+	if (!d)
+		return false;
+	int dfd = dirfd(d);
+	time_t now = time(NULL);
+	bool claimed = false;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, "airlock-", 8))
+			continue;
+		if (!strncmp(de->d_name, CG_IDLE, strlen(CG_IDLE))) {
+			if (claimed || (ctrl == CG_MEMORY && memcg_busy(dfd, de->d_name)))
+				continue;
+			(void)utimensat(dfd, de->d_name, NULL, 0);
+			claimed = renameat(dfd, de->d_name, dfd, name) == 0;
+			continue;
+		}
+		if (strcmp(de->d_name, name))
+			remove_if_stale(dfd, de->d_name, now);
+	}
+	closedir(d);
+	return claimed;
+}
+
+static bool setup_v2(struct sbx_cgroups *cg, const struct cg_where *w, uint64_t memory,
+		     uint64_t pids, uint64_t cpus_milli, struct buf *why)
+{
+	const char *mnt = w->mnt[CG_V2], *own = w->own[CG_V2];
 	if (!mnt || !own) {
 		buf_puts(why, "no cgroup v2 mount");
 		return false;
@@ -164,7 +270,6 @@ static bool setup_v2(struct sbx_cgroups *cg, uint64_t memory, uint64_t pids, uin
 		return false;
 	}
 	bool cpu = sbx_write_file(sc, "+cpu") >= 0;
-	sweep_stale(parent);
 	char name[40];
 	run_name(name);
 	char *dir = xasprintf("%s/%s", parent, name);
@@ -192,20 +297,18 @@ static bool setup_v2(struct sbx_cgroups *cg, uint64_t memory, uint64_t pids, uin
 	return true;
 }
 
-static char *v1_create(const char *ctrl, struct buf *why)
+static char *v1_create(const struct cg_where *w, int ctrl, struct buf *why)
 {
-	_cleanup_free_ char *mnt = cgroup_mount(ctrl);
-	_cleanup_free_ char *own = cgroup_own(ctrl);
+	const char *mnt = w->mnt[ctrl], *own = w->own[ctrl];
 	if (!mnt || !own) {
-		buf_printf(why, "%s%sno cgroup v1 %s", why->len ? "; " : "", "", ctrl);
+		buf_printf(why, "%sno cgroup v1 %s", why->len ? "; " : "", cg_ctrl[ctrl]);
 		return NULL;
 	}
 	char name[40];
 	run_name(name);
 	_cleanup_free_ char *parent = xasprintf("%s%s", mnt, strcmp(own, "/") ? own : "");
-	sweep_stale(parent);
 	char *dir = xasprintf("%s/%s", parent, name);
-	if (mkdir(dir, 0755) < 0) {
+	if (!v1_claim(parent, name, ctrl) && mkdir(dir, 0755) < 0) {
 		buf_printf(why, "%scannot create %s: %s", why->len ? "; " : "", dir, strerror(errno));
 		free(dir);
 		return NULL;
@@ -213,12 +316,49 @@ static char *v1_create(const char *ctrl, struct buf *why)
 	return dir;
 }
 
-static bool v1_set(const char *dir, const char *file, uint64_t v)
+/* 0 or -errno (-ENOENT: no such control file here). */
+static int v1_write(const char *dir, const char *file, const char *v)
 {
 	_cleanup_free_ char *p = xasprintf("%s/%s", dir, file);
+	return sbx_write_file(p, v);
+}
+
+static bool v1_set(const char *dir, const char *file, uint64_t v)
+{
 	char s[32];
 	snprintf(s, sizeof s, "%llu", (unsigned long long)v);
-	return sbx_write_file(p, s) >= 0;
+	return v1_write(dir, file, s) >= 0;
+}
+
+/* Sets the limit of controller ctrl in dir (for cpu: period a, quota b).
+ * A reused cgroup that refuses it (a memory limit below what the cgroup is
+ * still charged for, say) is swapped for a new one, which starts from the
+ * defaults: a failure never leaves a previous run's limit in force. */
+static bool v1_limits(const char *dir, int ctrl, uint64_t a, uint64_t b)
+{
+	for (int attempt = 0;; attempt++) {
+		bool ok;
+		if (ctrl == CG_MEMORY) {
+			/* memory+swap may not be below memory: lift it first (a
+			 * reused cgroup has the last run's), then set both equal,
+			 * so nothing swaps past the limit; no such file means no
+			 * swap accounting, hence nothing to set. */
+			char v[32];
+			snprintf(v, sizeof v, "%llu", (unsigned long long)a);
+			int sw = v1_write(dir, "memory.memsw.limit_in_bytes", "-1");
+			ok = v1_write(dir, "memory.limit_in_bytes", v) == 0;
+			if (ok && sw != -ENOENT)
+				ok = v1_write(dir, "memory.memsw.limit_in_bytes", v) == 0;
+			/* A reused cgroup's peak is the last run's. */
+			(void)v1_write(dir, "memory.max_usage_in_bytes", "0");
+		} else if (ctrl == CG_PIDS) {
+			ok = v1_set(dir, "pids.max", a);
+		} else {
+			ok = v1_set(dir, "cpu.cfs_period_us", a) && v1_set(dir, "cpu.cfs_quota_us", b);
+		}
+		if (ok || attempt > 0 || rmdir(dir) < 0 || mkdir(dir, 0755) < 0)
+			return ok;
+	}
 }
 
 void sbx_cgroups_setup(struct sbx_cgroups *cg, const struct sandbox_limits *lim, uint64_t memory,
@@ -226,24 +366,22 @@ void sbx_cgroups_setup(struct sbx_cgroups *cg, const struct sandbox_limits *lim,
 {
 	memset(cg, 0, sizeof *cg);
 	struct buf why = BUF_INIT;
-	if (!setup_v2(cg, memory, pids, lim->cpus_milli, &why)) {
+	struct cg_where w;
+	cg_where_find(&w);
+	if (!setup_v2(cg, &w, memory, pids, lim->cpus_milli, &why)) {
 		/* v1: one hierarchy per controller (hybrid hosts). */
-		cg->paths[0] = v1_create("memory", &why);
-		cg->paths[1] = v1_create("pids", &why);
+		cg->paths[0] = v1_create(&w, CG_MEMORY, &why);
+		cg->paths[1] = v1_create(&w, CG_PIDS, &why);
 		if (lim->cpus_milli)
-			cg->paths[2] = v1_create("cpu", &why);
+			cg->paths[2] = v1_create(&w, CG_CPU, &why);
 		if (cg->paths[0] || cg->paths[1] || cg->paths[2])
 			cg->version = 1;
-		if (cg->paths[0]) {
-			cg->memory = v1_set(cg->paths[0], "memory.limit_in_bytes", memory);
-			/* memory+swap equal to memory: no swapping past the limit. */
-			v1_set(cg->paths[0], "memory.memsw.limit_in_bytes", memory);
-		}
+		if (cg->paths[0])
+			cg->memory = v1_limits(cg->paths[0], CG_MEMORY, memory, 0);
 		if (cg->paths[1])
-			cg->pids = v1_set(cg->paths[1], "pids.max", pids);
+			cg->pids = v1_limits(cg->paths[1], CG_PIDS, pids, 0);
 		if (cg->paths[2])
-			cg->cpu = v1_set(cg->paths[2], "cpu.cfs_period_us", 100000) &&
-				  v1_set(cg->paths[2], "cpu.cfs_quota_us", lim->cpus_milli * 100);
+			cg->cpu = v1_limits(cg->paths[2], CG_CPU, 100000, lim->cpus_milli * 100);
 	}
 	const char *how = cg->version == 2 ? "cgroup v2" : "cgroup v1";
 	buf_printf(enforced, "memory: %s; pids: %s; cpu: %s", cg->memory ? how : "rlimit (RLIMIT_AS)",
@@ -252,35 +390,79 @@ void sbx_cgroups_setup(struct sbx_cgroups *cg, const struct sandbox_limits *lim,
 	if (why.len && (!cg->memory || !cg->pids))
 		buf_printf(enforced, " (cgroups: %s)", why.data);
 	buf_release(&why);
+	cg_where_release(&w);
 }
 
-int sbx_cgroups_join(struct sbx_cgroups *cg, pid_t pid, struct err *err)
+
+int sbx_cgroups_join_fds(const struct sbx_cgroups *cg, int join[SBX_CGROUP_MAX], int *ret_njoin,
+			 int leave[SBX_CGROUP_MAX], int *ret_nleave, struct err *err)
 {
-	char s[32];
-	snprintf(s, sizeof s, "%d", (int)pid);
-	for (int i = 0; i < 3; i++) {
+	int nj = 0, nl = 0, r = 0;
+	for (int i = 0; i < SBX_CGROUP_MAX && r == 0; i++) {
 		if (!cg->paths[i])
 			continue;
-		_cleanup_free_ char *p = xasprintf("%s/cgroup.procs", cg->paths[i]);
-		int r = sbx_write_file(p, s);
-		if (r < 0)
-			return err_code(err, r, "join cgroup '%s'", cg->paths[i]);
+		_cleanup_free_ char *p = xasprintf("%s/%s", cg->paths[i],
+						   cg->version == 1 ? "tasks" : "cgroup.procs");
+		int fd = open(p, O_WRONLY | O_CLOEXEC);
+		if (fd < 0) {
+			r = err_errno(err, "open '%s'", p);
+			break;
+		}
+		join[nj++] = fd;
+		if (cg->version != 1)
+			continue;
+		_cleanup_free_ char *up = xstrdup(p);
+		char *slash = strrchr(up, '/');
+		*slash = '\0';
+		slash = strrchr(up, '/');
+		if (!slash)
+			continue;
+		snprintf(slash, strlen(slash) + 1, "/tasks");
+		/* Optional: without it the parent waits for pid 1's exit. */
+		if ((fd = open(up, O_WRONLY | O_CLOEXEC)) >= 0)
+			leave[nl++] = fd;
 	}
+	if (r < 0) {
+		while (nj > 0)
+			close(join[--nj]);
+		while (nl > 0)
+			close(leave[--nl]);
+		return r;
+	}
+	*ret_njoin = nj;
+	*ret_nleave = nl;
 	return 0;
 }
 
 void sbx_cgroups_release(struct sbx_cgroups *cg)
 {
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < SBX_CGROUP_MAX; i++) {
 		if (!cg->paths[i])
 			continue;
+		char *slash = strrchr(cg->paths[i], '/');
+		bool pooled = false;
+		if (cg->version == 1 && cg->vacated && slash) {
+			unsigned start = (unsigned)time(NULL) ^ (unsigned)getpid();
+			for (unsigned k = 0; k < SBX_CGROUP_POOL && !pooled; k++) {
+				_cleanup_free_ char *idle =
+					xasprintf("%.*s/" CG_IDLE "%u", (int)(slash - cg->paths[i]),
+						  cg->paths[i], (start + k) % SBX_CGROUP_POOL);
+				pooled = rename(cg->paths[i], idle) == 0;
+			}
+		}
 		/* The last task may take a moment to leave after being reaped. */
-		for (int tries = 0; tries < 100 && rmdir(cg->paths[i]) < 0 && errno == EBUSY; tries++)
+		for (int tries = 0; !pooled && tries < 100 && rmdir(cg->paths[i]) < 0 && errno == EBUSY;
+		     tries++)
 			nanosleep(&(struct timespec){0, 2000000}, NULL);
+		if (cg->version == 2 && slash && slash != cg->paths[i]) {
+			*slash = '\0';
+			sweep_stale(cg->paths[i]);
+		}
 		free(cg->paths[i]);
 		cg->paths[i] = NULL;
 	}
 	cg->version = 0;
+	cg->vacated = false;
 }
 
 void sbx_cgroups_describe(struct buf *report, unsigned *protections)

@@ -9,7 +9,7 @@
  *    tmpfs of limits.disk_bytes, so a full disk is ENOSPC inside and the host
  *    disk is never written;
  *  - fresh /proc (sensitive files masked or read-only), a minimal /dev
- *    (null zero full random urandom tty, devpts, shm), tmpfs /tmp;
+ *    (null zero full random urandom tty, devpts, shm), /tmp on the uppers' tmpfs;
  *  - the command as an unprivileged uid, no capabilities (bounding and
  *    ambient sets too), no_new_privs, a default-deny seccomp allowlist, only
  *    fds 0, 1, 2, the environment exactly as cfg->envp;
@@ -61,8 +61,8 @@ struct sandbox_mount {
 	bool rw;
 };
 
-/* 0 means the default above. disk_bytes sizes the tmpfs holding both
- * uppers (and, separately, /tmp). */
+/* 0 means the default above. disk_bytes sizes the one tmpfs holding both
+ * uppers and /tmp. */
 struct sandbox_limits {
 	uint64_t timeout_ms, memory_bytes, pids, cpus_milli, disk_bytes;
 };
@@ -142,6 +142,25 @@ int sandbox_run(const struct sandbox_config *cfg,
 		int (*capture)(int upper_root_dfd, int upper_ws_dfd, void *userdata,
 			       struct err *err),
 		void *userdata, struct sandbox_result *ret, struct err *err);
+
+/* sandbox_run, except that on success the last of the teardown is left
+ * to the caller: pid 1, alone in the sandbox and exiting, is waited for
+ * and the run's cgroups removed by sandbox_tail_finish(*ret_tail, ...),
+ * which must be called (with NULL too). Lets the caller write its record
+ * while the kernel tears the namespaces down.
+ *
+ * With reap false, pid 1 is not waited for if it already left the run's
+ * cgroups (cgroup v1): the kernel finishes its exit while the caller goes
+ * on, like bubblewrap's monitor, which exits on pid 1's report. Its zombie
+ * goes to whoever reaps the caller's children (its parent's init once the
+ * caller exits): for a caller about to exit. */
+struct sandbox_tail;
+int sandbox_run_deferred(const struct sandbox_config *cfg,
+			 int (*capture)(int upper_root_dfd, int upper_ws_dfd, void *userdata,
+					struct err *err),
+			 void *userdata, struct sandbox_result *ret, struct sandbox_tail **ret_tail,
+			 struct err *err);
+void sandbox_tail_finish(struct sandbox_tail *t, bool reap);
 
 /* The host uid that inside uid `inside` maps to for a run started by this
  * process (see "Id mapping" above). */

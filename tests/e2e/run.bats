@@ -4,6 +4,14 @@
 
 load helpers
 
+teardown() {
+	if [ -n "${fill:-}" ] && mountpoint -q "$fill"; then
+		rm -f "$fill/f"
+		umount "$fill"
+	fi
+	return 0
+}
+
 setup() {
 	shared_busybox_store
 	WS=$(mktemp -d "$AIRLOCK_TEST_TMP/ws.XXXXXX")
@@ -146,4 +154,137 @@ assert "seccomp" in r["protections"] and "userns" in r["protections"]'
 	[ ! -e "$base/airlock-stale0000000000" ]
 	[ -d "$base/airlock-fresh0000000000" ]
 	rmdir "$base/airlock-fresh0000000000"
+}
+
+# The v1 hierarchy of a controller beneath our own cgroup, or nothing.
+cgroup_v1_base() {
+	local own
+	own=$(sed -n "s/^[0-9]*:\(.*,\)\{0,1\}$1\(,.*\)\{0,1\}:\(.*\)/\3/p" /proc/self/cgroup)
+	[ -n "$own" ] && [ -d "/sys/fs/cgroup/$1$own" ] && echo "/sys/fs/cgroup/$1${own%/}"
+}
+
+# The run cgroup in use under $1 (not an idle one), waiting up to 5 s.
+active_cgroup() {
+	local i d
+	for ((i = 0; i < 50; i++)); do
+		for d in "$1"/airlock-*; do
+			case "$d" in */airlock-idle-* | */airlock-\*) continue ;; esac
+			# (cgroup files report size 0: read them)
+			[ -n "$(cat "$d/tasks" 2>/dev/null)" ] && echo "$d" && return 0
+		done
+		sleep 0.1
+	done
+	return 1
+}
+
+@test "what a run leaves behind is dead when airlock returns; its cgroups go back to the pool" {
+	require_root
+	mem=$(cgroup_v1_base memory) || skip "no cgroup v1 memory hierarchy here"
+	tag="airlock-leftover-$$-$RANDOM"
+	run al run --image busybox -w "$WS" -- sh -c "(exec -a $tag sleep 300) & (exec -a $tag sleep 300) & echo started"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *started* ]]
+	# Right away, no wait: pid 1 killed and reaped them before reporting.
+	(! pgrep -f "$tag")
+	# No run cgroup is left in use; the idle pool is bounded.
+	for d in "$mem"/airlock-*; do
+		case "$d" in */airlock-idle-* | */airlock-\*) ;; *) [ -z "$(cat "$d/tasks")" ] ;; esac
+	done
+	n=$(ls -d "$mem"/airlock-idle-* | wc -l)
+	[ "$n" -ge 1 ] && [ "$n" -le 8 ]
+}
+
+@test "a pooled cgroup is reused and takes the new run's limits, lower or higher" {
+	require_root
+	mem=$(cgroup_v1_base memory) || skip "no cgroup v1 memory hierarchy here"
+	pids=$(cgroup_v1_base pids) || skip "no cgroup v1 pids hierarchy here"
+	# One idle cgroup per hierarchy, so which one is reused is known.
+	rmdir "$mem"/airlock-idle-* "$pids"/airlock-idle-* 2>/dev/null || true
+	al run --image busybox -w "$WS" -- true
+	idle_inodes=$(stat -c %i "$mem"/airlock-idle-* | sort)
+	[ "$(printf '%s\n' "$idle_inodes" | wc -l)" = 1 ]
+	al run --image busybox -w "$WS" --memory 64m --pids 40 -- sleep 2 &
+	bg=$!
+	active=$(active_cgroup "$mem")
+	# The same kernel cgroup as an idle one: renamed, not made anew.
+	grep -qx "$(stat -c %i "$active")" <<<"$idle_inodes"
+	[ "$(cat "$active/memory.limit_in_bytes")" = 67108864 ]
+	if [ -e "$active/memory.memsw.limit_in_bytes" ]; then
+		[ "$(cat "$active/memory.memsw.limit_in_bytes")" = 67108864 ]
+	fi
+	[ "$(cat "$(active_cgroup "$pids")/pids.max")" = 40 ]
+	ino=$(stat -c %i "$active")
+	wait "$bg"
+	# And back to the pool when the run is over.
+	stat -c %i "$mem"/airlock-idle-* | grep -qx "$ino"
+	# Then the defaults on the cgroup that had the low limits.
+	al run --image busybox -w "$WS" -- sleep 2 &
+	bg=$!
+	active=$(active_cgroup "$mem")
+	[ "$(stat -c %i "$active")" = "$ino" ]
+	[ "$(cat "$active/memory.limit_in_bytes")" = 4294967296 ]
+	if [ -e "$active/memory.memsw.limit_in_bytes" ]; then
+		[ "$(cat "$active/memory.memsw.limit_in_bytes")" = 4294967296 ]
+	fi
+	[ "$(cat "$(active_cgroup "$pids")/pids.max")" = 4096 ]
+	wait "$bg"
+}
+
+@test "the record's max RSS and CPU time are the sandbox's processes'" {
+	run al run --image busybox -w "$WS" -- sh -c 'dd if=/dev/zero of=/dev/null bs=48M count=1 2>/dev/null'
+	[ "$status" -eq 0 ]
+	run al show last --json
+	rss=$(printf '%s' "$output" | python3 -c 'import json,sys; print(json.load(sys.stdin)["max_rss_kb"])')
+	[ "$rss" -ge 49152 ]
+	# Zero-filling 48 MiB takes well over a millisecond of CPU.
+	printf '%s' "$output" | python3 -c 'import json,sys; r=json.load(sys.stdin); assert r["user_cpu_ms"] + r["sys_cpu_ms"] >= 1, r'
+}
+
+@test "concurrent runs share the cgroup pool safely, stale-looking idle cgroups included" {
+	require_root
+	mem=$(cgroup_v1_base memory) || skip "no cgroup v1 memory hierarchy here"
+	for i in 1 2 3; do al run --image busybox -w "$WS" -- true; done
+	# Idle cgroups older than the stale-sweep age must still be claimable,
+	# and no run may take another's.
+	touch -d '2 hours ago' "$mem"/airlock-idle-* 2>/dev/null || true
+	pids=()
+	for i in $(seq 8); do
+		al run --image busybox -w "$WS" --pids 64 -- sh -c 'sleep 0.3; grep -c . /proc/self/cgroup >/dev/null' &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do wait "$p"; done
+	n=$(ls -d "$mem"/airlock-idle-* | wc -l)
+	[ "$n" -ge 1 ] && [ "$n" -le 8 ]
+	for d in "$mem"/airlock-*; do
+		case "$d" in */airlock-idle-*) ;; *) [ -z "$(cat "$d/tasks")" ] ;; esac
+	done
+}
+
+@test "a run never starts charged with another's files: busy pooled cgroups are passed over" {
+	require_root
+	mem=$(cgroup_v1_base memory) || skip "no cgroup v1 memory hierarchy here"
+	rmdir "$mem"/airlock-idle-* 2>/dev/null || true
+	# An idle cgroup still charged with 64 MiB of tmpfs pages, as a run's
+	# is for a moment after airlock returns (its scratch file system goes
+	# when its pid 1 is gone).
+	mkdir "$mem/airlock-idle-0"
+	fill=$(mktemp -d "$AIRLOCK_TEST_TMP/fill.XXXXXX")
+	mount -t tmpfs -o size=100m fill "$fill"
+	sh -c 'echo $$ >"$1/airlock-idle-0/tasks" && dd if=/dev/zero of="$2/f" bs=1M count=64 2>/dev/null' \
+		_ "$mem" "$fill"
+	busy=$(stat -c %i "$mem/airlock-idle-0")
+	al run --image busybox -w "$WS" -- sleep 1 &
+	bg=$!
+	active=$(active_cgroup "$mem")
+	[ "$(stat -c %i "$active")" != "$busy" ]
+	wait "$bg"
+	# Once its pages are freed it is taken like any other.
+	rm "$fill/f"
+	umount "$fill"
+	for d in "$mem"/airlock-idle-*; do [ "$d" = "$mem/airlock-idle-0" ] || rmdir "$d"; done
+	al run --image busybox -w "$WS" -- sleep 1 &
+	bg=$!
+	active=$(active_cgroup "$mem")
+	[ "$(stat -c %i "$active")" = "$busy" ]
+	wait "$bg"
 }

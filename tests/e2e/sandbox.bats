@@ -321,6 +321,53 @@ check_syscalls_refused() {
 	check_syscalls_refused
 }
 
+# ---- pid 1's cgroup fds -------------------------------------------------
+
+# On cgroup v1, pid 1 holds fds of the parent cgroups' "tasks" files until
+# the agent is gone (it leaves the run's cgroups by them). The agent must
+# not reach them, nor make pid 1 leave early: either would take it out of
+# its limits. Inside, the run's cgroup is the cgroup namespace's root, "/".
+check_cgroup_fds_unreachable() {
+	run sb run --image busybox -w "$WS" -- sh -c '
+		for fd in 3 4 5 6 7 8; do
+			ls -l /proc/1/fd/$fd 2>/dev/null && echo LISTED-$fd
+			(echo 0 >/proc/1/fd/$fd) 2>/dev/null && echo WROTE-$fd
+			(echo $$ >/proc/1/fd/$fd) 2>/dev/null && echo WROTE-$fd
+		done
+		kill -CHLD 1; kill -WINCH 1; kill -CONT 1; sleep 0.3
+		grep -E ":(memory|pids):" /proc/self/cgroup
+		echo done'
+	[ "$status" -eq 0 ]
+	[[ "$output" == *done* ]]
+	[[ "$output" != *LISTED* ]]
+	[[ "$output" != *WROTE* ]]
+	# Still at the root of the cgroup namespace: in the run's cgroups.
+	while read -r line; do
+		case "$line" in *:memory:* | *:pids:*) [ "${line##*:}" = / ] ;; esac
+	done <<<"$output"
+}
+
+@test "root: the agent cannot reach pid 1's cgroup fds or make it leave the run's cgroups" {
+	use root
+	check_cgroup_fds_unreachable
+}
+
+@test "nobody: the agent cannot reach pid 1's cgroup fds or make it leave the run's cgroups" {
+	use nobody
+	check_cgroup_fds_unreachable
+}
+
+@test "a RUN step, root in the build sandbox, cannot reach pid 1's cgroup fds either" {
+	require_root
+	ctx=$(mktemp -d "$AIRLOCK_TEST_TMP/runfd.XXXXXX")
+	cat >"$ctx/r.recipe" <<'R'
+FROM busybox
+RUN sleep 0.3; for fd in 3 4 5 6 7 8; do (echo 0 >/proc/1/fd/$fd) 2>/dev/null && exit 9; ls /proc/1/fd/$fd 2>/dev/null && exit 8; done; grep -E ':(memory|pids):' /proc/self/cgroup | grep -v ':/$' && exit 7; true
+R
+	run "$AIRLOCK" --store "$ROOT_STORE" build --no-cache "$ctx/r.recipe"
+	[ "$status" -eq 0 ]
+}
+
 # ---- network ----------------------------------------------------------
 
 # Listens on the host's 127.0.0.1, on all addresses and on an abstract
@@ -365,9 +412,14 @@ check_no_host_network() {
 		/probe connect-unix @$ABSTRACT
 		wget -q -T 2 -O- http://127.0.0.1:$LO_PORT/ 2>&1 || echo wget-failed
 		ip -o link 2>/dev/null | cut -d: -f2
+		nc -l -p 4321 >/tmp/got & sleep 0.3; echo loopback-works | nc 127.0.0.1 4321; wait
+		cat /tmp/got
 		echo done"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *done* ]]
+	# The sandbox's own loopback is up (as root airlock brings it up from
+	# outside, as nobody the sandbox does).
+	[[ "$output" == *loopback-works* ]]
 	[[ "$output" != *": OK"* ]]
 	[[ "$output" == *"connect: ECONNREFUSED"* ]]
 	[[ "$output" == *wget-failed* ]]

@@ -51,6 +51,8 @@
 
 #include "lib/buf.h"
 #include "lib/err.h"
+#include "runner/sandbox-filter.h"
+#include "runner/sandbox-int.h"
 #include "runner/sandbox.h"
 
 /* ---- the hostile helper (runs inside the sandbox as /bin/hostile) ---- */
@@ -726,10 +728,14 @@ static void test_proc_masked(void **state)
 	NEED_USERNS();
 	struct outcome o;
 	run_sh("cat /proc/kcore | wc -c; cat /proc/keys | wc -c; echo 1 > /proc/sysrq-trigger && echo wrote;"
-	       "echo x > /proc/sys/kernel/hostname && echo wrote2; cat /proc/timer_list | wc -c",
+	       "echo x > /proc/sys/kernel/hostname && echo wrote2; cat /proc/timer_list | wc -c;"
+	       /* Host root's alone, not masked: not even openable. */
+	       "for f in kmsg slabinfo vmallocinfo pagetypeinfo kcore; do"
+	       "  (: </proc/$f) 2>/dev/null && echo opened-$f; done",
 	       &o);
 	ASSERT_RAN(&o);
 	assert_null(strstr(o.out, "wrote"));
+	assert_null(strstr(o.out, "opened"));
 	assert_string_equal(o.out, "0\n0\n0\n");
 }
 
@@ -898,6 +904,23 @@ static void test_sandbox_dies_with_airlock(void **state)
 	assert_int_equal(left, 0);
 }
 
+/* The program built into airlock is what libseccomp compiles from the
+ * profile now: a stale generated header would run an old profile. */
+static void test_builtin_filter_is_the_profile(void **state)
+{
+	(void)state;
+	for (int build = 0; build <= 1; build++) {
+		struct err err = {0};
+		_cleanup_buf_ struct buf bpf = BUF_INIT;
+		assert_int_equal(sbx_filter_bpf(build, &bpf, &err), 0);
+		const struct sock_filter *insns;
+		size_t n;
+		sbx_filter_program(build, &insns, &n);
+		assert_int_equal(n * sizeof *insns, bpf.len);
+		assert_memory_equal(insns, bpf.data, bpf.len);
+	}
+}
+
 static void test_doctor(void **state)
 {
 	(void)state;
@@ -921,6 +944,7 @@ int main(int argc, char **argv)
 	if (!strcmp(slash ? slash + 1 : argv[0], "hostile"))
 		return hostile_main(argc, argv);
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_builtin_filter_is_the_profile),
 		cmocka_unit_test(test_basic),
 		cmocka_unit_test(test_exit_codes),
 		cmocka_unit_test(test_setup_error_names_step),
