@@ -221,20 +221,23 @@ static int setup_proc(int rootfd, struct err *err)
 
 static const char *const dev_nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
 
+/* /dev is a directory of the scratch tmpfs (made in setup_root, with
+ * pts/ and shm/ in it): no file system of its own to make and tear down,
+ * and /dev/shm counts against --disk like /tmp. */
 static int setup_dev(int rootfd, struct err *err)
 {
 	_cleanup_close_ int tfd = open_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY, err);
 	if (tfd < 0)
 		return tfd;
-	int r = mount_at_fd("tmpfs", tfd, "tmpfs", MS_NOSUID | MS_NOEXEC,
-			    "mode=0755,size=64k,nr_inodes=256", "/dev", err);
+	int r = mount_at_fd(SCRATCH "/dev", tfd, NULL, MS_BIND, NULL, "/dev", err);
 	if (r < 0)
 		return r;
 	_cleanup_close_ int dfd = open_in_root(rootfd, "/dev", O_RDONLY | O_DIRECTORY, err);
 	if (dfd < 0)
 		return dfd;
 	/* A user namespace cannot mknod; bind the host's nodes (no block
-	 * devices, nothing else of the host's /dev). */
+	 * devices, nothing else of the host's /dev). The nodes' mounts keep
+	 * the host's flags, so the scratch tmpfs's nodev does not apply. */
 	for (size_t i = 0; i < ARRAY_SIZE(dev_nodes); i++) {
 		_cleanup_close_ int fd =
 			openat(dfd, dev_nodes[i], O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0666);
@@ -245,17 +248,11 @@ static int setup_dev(int rootfd, struct err *err)
 		if ((r = mount_at_fd(src, fd, NULL, MS_BIND, NULL, src, err)) < 0)
 			return r;
 	}
-	if (mkdirat(dfd, "pts", 0755) < 0 || mkdirat(dfd, "shm", 01777) < 0)
-		return err_errno(err, "mkdir /dev/pts, /dev/shm");
-	_cleanup_close_ int ptsfd = openat(dfd, "pts", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	_cleanup_close_ int shmfd = openat(dfd, "shm", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (ptsfd < 0 || shmfd < 0)
-		return err_errno(err, "open /dev/pts, /dev/shm");
+	_cleanup_close_ int ptsfd = openat(dfd, "pts", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (ptsfd < 0)
+		return err_errno(err, "open /dev/pts");
 	if ((r = mount_at_fd("devpts", ptsfd, "devpts", MS_NOSUID | MS_NOEXEC,
 			     "newinstance,ptmxmode=0666,mode=0620", "/dev/pts", err)) < 0)
-		return r;
-	if ((r = mount_at_fd("shm", shmfd, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-			     "mode=1777,size=65536k", "/dev/shm", err)) < 0)
 		return r;
 	static const char *const links[][2] = {
 		{"pts/ptmx", "ptmx"}, {"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"},
@@ -286,13 +283,15 @@ static int setup_root(struct sbx_child *c, int *ret_root_upper, int *ret_ws_uppe
 	snprintf(opts, sizeof opts, "size=%llu,mode=0755", (unsigned long long)c->disk_bytes);
 	if (mount("airlock", SCRATCH, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
 		return err_errno(err, "mount scratch tmpfs");
-	static const char *const dirs[] = {SCRATCH "/s", SCRATCH "/ru", SCRATCH "/rw", SCRATCH "/wu",
-					   SCRATCH "/ww", SCRATCH "/root", SCRATCH "/t"};
+	static const char *const dirs[] = {SCRATCH "/s",   SCRATCH "/ru",     SCRATCH "/rw",
+					   SCRATCH "/wu",  SCRATCH "/ww",     SCRATCH "/root",
+					   SCRATCH "/t",   SCRATCH "/dev",    SCRATCH "/dev/pts",
+					   SCRATCH "/dev/shm"};
 	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++)
 		if (mkdir(dirs[i], 0755) < 0)
 			return err_errno(err, "mkdir '%s'", dirs[i]);
-	if (chmod(SCRATCH "/t", 01777) < 0)
-		return err_errno(err, "chmod /tmp");
+	if (chmod(SCRATCH "/t", 01777) < 0 || chmod(SCRATCH "/dev/shm", 01777) < 0)
+		return err_errno(err, "chmod /tmp, /dev/shm");
 
 	/* The root of an overlay shows its upper's owner and mode: give the
 	 * uppers those of their lowers, so /workspace is the agent's if the
