@@ -181,6 +181,11 @@ static int setup_proc(int rootfd, struct err *err)
 	_cleanup_close_ int pfd = open_in_root(rootfd, "/proc", O_PATH | O_DIRECTORY, err);
 	if (pfd < 0)
 		return pfd;
+	/* How host root shows here: /proc's own owner (unmapped, so the
+	 * overflow uid, never 0). */
+	struct stat proc_root;
+	if (fstat(pfd, &proc_root) < 0)
+		return err_errno(err, "stat /proc");
 	/* Files leaking host kernel state: /dev/null over files, an empty
 	 * read-only tmpfs over directories (Docker's masked paths). */
 	for (size_t i = 0; i < ARRAY_SIZE(proc_masked); i++) {
@@ -194,7 +199,7 @@ static int setup_proc(int rootfd, struct err *err)
 		 * that is host root, which nothing in a sandbox is, and
 		 * capabilities in its user namespace do not reach files of an
 		 * owner it does not map. A mount less to make and tear down. */
-		if (!(st.st_mode & 0077))
+		if (!(st.st_mode & 0077) && st.st_uid == proc_root.st_uid && proc_root.st_uid != 0)
 			continue;
 		if (S_ISDIR(st.st_mode))
 			r = mount_at_fd("tmpfs", fd, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
@@ -235,6 +240,11 @@ static int setup_dev(int rootfd, struct err *err)
 	_cleanup_close_ int dfd = open_in_root(rootfd, "/dev", O_RDONLY | O_DIRECTORY, err);
 	if (dfd < 0)
 		return dfd;
+	/* Nothing runs from /dev or /dev/shm (the node mounts below keep
+	 * their own flags). */
+	struct mount_attr noexec = {.attr_set = MOUNT_ATTR_NOEXEC};
+	if (syscall(SYS_mount_setattr, dfd, "", AT_EMPTY_PATH, &noexec, sizeof noexec) < 0)
+		return err_errno(err, "make /dev noexec");
 	/* A user namespace cannot mknod; bind the host's nodes (no block
 	 * devices, nothing else of the host's /dev). The nodes' mounts keep
 	 * the host's flags, so the scratch tmpfs's nodev does not apply. */
@@ -574,6 +584,11 @@ __attribute__((noreturn)) static void agent_main(struct sbx_child *c, int wfd, i
 		err_errno(&err, "set uid %u gid %u", cfg->uid, cfg->gid);
 		agent_fail(wfd, 2, &err);
 	}
+	/* A uid change resets the dumpable flag of our memory, which is pid
+	 * 1's until the execve (CLONE_VM): make it not dumpable again, or a
+	 * host with fs.suid_dumpable=1 would leave pid 1 open to the agent
+	 * (see the note before the clone in sbx_child_main). */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	/* setresuid keeps capabilities when the uid did not change (the
 	 * unprivileged mapping), so clear them again, explicitly. */
 	if ((r = set_caps(keep, nkeep, &err)) < 0)
@@ -839,6 +854,9 @@ void sbx_child_main(struct sbx_child *c)
 		err_errno(&err, "start the agent");
 		child_fail(c, &err);
 	}
+	/* Our own memory again, whatever the agent's uid change did to the
+	 * flag while it was shared. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	close(pfd[1]);
 
 	/* Init keeps nothing of the caller's: stdio to /dev/null, every

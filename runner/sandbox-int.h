@@ -87,7 +87,8 @@ int sbx_last_cap(void);
  * (sandbox-net.c). As root the parent does it for the child while the
  * child builds its mounts; an unprivileged parent may not enter the
  * child's namespace (setns wants CAP_SYS_ADMIN in our own user namespace
- * too), so there, or if the parent failed, the child does it. */
+ * too), so there, or if the parent failed, the child does it.
+ * -ENOTRECOVERABLE: the caller is left in pid's namespace. */
 int sbx_loopback_up(pid_t pid, struct err *err);
 
 /* Child entry after clone; never returns. */

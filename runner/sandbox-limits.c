@@ -176,42 +176,66 @@ static void sweep_stale(const char *parent)
 	closedir(d);
 }
 
-/* Whether the memory cgroup dir is still charged with memory that cannot
- * be reclaimed (anonymous, tmpfs, swap) beyond a little: the last run's
- * scratch tmpfs is only freed once its pid 1 is gone, and a run must not
- * start with a dead one's charge against its limit. (Page cache charged
- * there is reclaimed under pressure like anyone's.) */
-static bool memcg_busy(int dfd, const char *name)
+/* Reads a small cgroup file of dir into buf. */
+static bool read_small(int dfd, const char *dir, const char *file, char *buf, size_t size)
 {
 	char p[128];
-	snprintf(p, sizeof p, "%s/memory.stat", name);
+	snprintf(p, sizeof p, "%s/%s", dir, file);
 	_cleanup_close_ int fd = openat(dfd, p, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return true;
-	char buf[4096];
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	if (n <= 0)
-		return true;
+		return false;
+	ssize_t n = read(fd, buf, size - 1);
+	if (n < 0)
+		return false;
 	buf[n] = '\0';
-	unsigned long long held = 0;
+	return true;
+}
+
+/* Whether the memory cgroup dir still holds a charge that cannot simply
+ * be reclaimed, beyond a little: all it is charged for (kernel memory
+ * too: the inodes and dentries of a run's scratch tmpfs) but page cache.
+ * A run's scratch tmpfs is freed only once its pid 1 is gone, and a run
+ * must not start with another's charge against its limit. */
+static bool memcg_busy(int dfd, const char *name)
+{
+	char buf[4096];
+	unsigned long long usage, cache = 0, v;
+	if (!read_small(dfd, name, "memory.usage_in_bytes", buf, sizeof buf) ||
+	    sscanf(buf, "%llu", &usage) != 1 || !read_small(dfd, name, "memory.stat", buf, sizeof buf))
+		return true;
 	for (char *line = buf; line && *line;) {
 		char *next = strchr(line, '\n');
 		if (next)
 			*next++ = '\0';
 		char key[32];
-		unsigned long long v;
 		if (sscanf(line, "%31s %llu", key, &v) == 2 &&
-		    (!strcmp(key, "rss") || !strcmp(key, "shmem") || !strcmp(key, "swap")))
-			held += v;
+		    (!strcmp(key, "active_file") || !strcmp(key, "inactive_file")))
+			cache += v;
 		line = next;
 	}
-	return held > CG_POOL_MAX_HELD;
+	return usage > cache && usage - cache > CG_POOL_MAX_HELD;
+}
+
+/* A free idle slot name for a cgroup under dfd/parent: renames dir (by
+ * name, under dfd) there. False if all slots are taken. */
+static bool pool_put(int dfd, const char *name)
+{
+	unsigned start = (unsigned)time(NULL) ^ (unsigned)getpid();
+	for (unsigned k = 0; k < SBX_CGROUP_POOL; k++) {
+		char idle[32];
+		snprintf(idle, sizeof idle, CG_IDLE "%u", (start + k) % SBX_CGROUP_POOL);
+		if (renameat(dfd, name, dfd, idle) == 0)
+			return true;
+	}
+	return false;
 }
 
 /* One pass over a v1 parent: removes stale run cgroups, and claims an idle
  * cgroup by renaming it to name (atomic: of two claimers one gets ENOENT).
  * Its mtime is refreshed first, so no concurrent sweep takes the claimed
- * cgroup for a stale one before our child is in it. */
+ * cgroup for a stale one before our child is in it. Checked after the
+ * rename, under our name, so it is the cgroup checked that is used: one
+ * with a task in it, or (memory) still charged, goes back (or away). */
 static bool v1_claim(const char *parent, const char *name, int ctrl)
 {
 	DIR *d = opendir(parent);
@@ -225,10 +249,17 @@ static bool v1_claim(const char *parent, const char *name, int ctrl)
 		if (strncmp(de->d_name, "airlock-", 8))
 			continue;
 		if (!strncmp(de->d_name, CG_IDLE, strlen(CG_IDLE))) {
-			if (claimed || (ctrl == CG_MEMORY && memcg_busy(dfd, de->d_name)))
+			if (claimed)
 				continue;
 			(void)utimensat(dfd, de->d_name, NULL, 0);
-			claimed = renameat(dfd, de->d_name, dfd, name) == 0;
+			if (renameat(dfd, de->d_name, dfd, name) < 0)
+				continue;
+			char tasks[16];
+			if (read_small(dfd, name, "tasks", tasks, sizeof tasks) && !tasks[0] &&
+			    (ctrl != CG_MEMORY || !memcg_busy(dfd, name)))
+				claimed = true;
+			else if (!pool_put(dfd, name))
+				unlinkat(dfd, name, AT_REMOVEDIR);
 			continue;
 		}
 		if (strcmp(de->d_name, name))
@@ -361,6 +392,23 @@ static bool v1_limits(const char *dir, int ctrl, uint64_t a, uint64_t b)
 	}
 }
 
+/* The cgroup of controller ctrl, paths[i], with its limit set; or none
+ * (paths[i] NULL, the reason in why): a cgroup whose limit is not ours
+ * must not hold the run, a reused one least of all. */
+static bool v1_limit_or_drop(char **path, int ctrl, uint64_t a, uint64_t b, struct buf *why)
+{
+	if (!*path)
+		return false;
+	if (v1_limits(*path, ctrl, a, b))
+		return true;
+	buf_printf(why, "%scannot set the %s limit in %s", why->len ? "; " : "", cg_ctrl[ctrl],
+		   *path);
+	(void)rmdir(*path);
+	free(*path);
+	*path = NULL;
+	return false;
+}
+
 void sbx_cgroups_setup(struct sbx_cgroups *cg, const struct sandbox_limits *lim, uint64_t memory,
 		       uint64_t pids, struct buf *enforced)
 {
@@ -376,23 +424,21 @@ void sbx_cgroups_setup(struct sbx_cgroups *cg, const struct sandbox_limits *lim,
 			cg->paths[2] = v1_create(&w, CG_CPU, &why);
 		if (cg->paths[0] || cg->paths[1] || cg->paths[2])
 			cg->version = 1;
-		if (cg->paths[0])
-			cg->memory = v1_limits(cg->paths[0], CG_MEMORY, memory, 0);
-		if (cg->paths[1])
-			cg->pids = v1_limits(cg->paths[1], CG_PIDS, pids, 0);
-		if (cg->paths[2])
-			cg->cpu = v1_limits(cg->paths[2], CG_CPU, 100000, lim->cpus_milli * 100);
+		cg->memory = v1_limit_or_drop(&cg->paths[0], CG_MEMORY, memory, 0, &why);
+		cg->pids = v1_limit_or_drop(&cg->paths[1], CG_PIDS, pids, 0, &why);
+		cg->cpu = v1_limit_or_drop(&cg->paths[2], CG_CPU, 100000, lim->cpus_milli * 100, &why);
+		if (!cg->paths[0] && !cg->paths[1] && !cg->paths[2])
+			cg->version = 0;
 	}
 	const char *how = cg->version == 2 ? "cgroup v2" : "cgroup v1";
 	buf_printf(enforced, "memory: %s; pids: %s; cpu: %s", cg->memory ? how : "rlimit (RLIMIT_AS)",
 		   cg->pids ? how : "rlimit (RLIMIT_NPROC)",
 		   !lim->cpus_milli ? "unlimited" : cg->cpu ? how : "NOT ENFORCED");
-	if (why.len && (!cg->memory || !cg->pids))
+	if (why.len && (!cg->memory || !cg->pids || (lim->cpus_milli && !cg->cpu)))
 		buf_printf(enforced, " (cgroups: %s)", why.data);
 	buf_release(&why);
 	cg_where_release(&w);
 }
-
 
 int sbx_cgroups_join_fds(const struct sbx_cgroups *cg, int join[SBX_CGROUP_MAX], int *ret_njoin,
 			 int leave[SBX_CGROUP_MAX], int *ret_nleave, struct err *err)
@@ -441,14 +487,16 @@ void sbx_cgroups_release(struct sbx_cgroups *cg)
 			continue;
 		char *slash = strrchr(cg->paths[i], '/');
 		bool pooled = false;
-		if (cg->version == 1 && cg->vacated && slash) {
-			unsigned start = (unsigned)time(NULL) ^ (unsigned)getpid();
-			for (unsigned k = 0; k < SBX_CGROUP_POOL && !pooled; k++) {
-				_cleanup_free_ char *idle =
-					xasprintf("%.*s/" CG_IDLE "%u", (int)(slash - cg->paths[i]),
-						  cg->paths[i], (start + k) % SBX_CGROUP_POOL);
-				pooled = rename(cg->paths[i], idle) == 0;
-			}
+		if (cg->version == 1 && cg->vacated && slash && slash != cg->paths[i]) {
+			/* Pid 1 said it left; the kernel has the last word. */
+			*slash = '\0';
+			_cleanup_close_ int dfd =
+				open(cg->paths[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			*slash = '/';
+			char tasks[16];
+			if (dfd >= 0 && read_small(dfd, slash + 1, "tasks", tasks, sizeof tasks) &&
+			    !tasks[0])
+				pooled = pool_put(dfd, slash + 1);
 		}
 		/* The last task may take a moment to leave after being reaped. */
 		for (int tries = 0; !pooled && tries < 100 && rmdir(cg->paths[i]) < 0 && errno == EBUSY;
@@ -478,6 +526,8 @@ void sbx_cgroups_describe(struct buf *report, unsigned *protections)
 		*protections |= SANDBOX_P_PIDS_CG;
 	if (cg.cpu)
 		*protections |= SANDBOX_P_CPU_CG;
+	/* No task ever entered them: back to the pool, if they came from it. */
+	cg.vacated = true;
 	sbx_cgroups_release(&cg);
 	buf_release(&e);
 }

@@ -30,11 +30,11 @@ int sbx_loopback_up(pid_t pid, struct err *err)
 		fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 		int e = errno;
 		if (setns(own, CLONE_NEWNET) < 0) {
-			/* Never expected; the caller fails the run, and airlock
-			 * exits without using the network. */
+			/* Never expected; the caller must fail the run (airlock
+			 * then exits without using the network). */
 			if (fd >= 0)
 				close(fd);
-			return err_errno(err, "return to our network namespace");
+			return err_code(err, -ENOTRECOVERABLE, "cannot return to our network namespace");
 		}
 		errno = e;
 	}

@@ -411,8 +411,16 @@ static int run_inner(struct run_state *s, const struct sandbox_config *cfg, bool
 	/* As root we can enter the child's network namespace and bring lo
 	 * up while it builds its mounts; if that fails (root without
 	 * CAP_SYS_ADMIN), the child does it itself. */
-	struct err lo_err = {0};
-	bool lo_up = privileged && sbx_loopback_up(s->pid, &lo_err) == 0;
+	bool lo_up = false;
+	if (privileged) {
+		struct err lo_err = {0};
+		int lr = sbx_loopback_up(s->pid, &lo_err);
+		if (lr == -ENOTRECOVERABLE) {
+			*err = lo_err;
+			return err_prefix(err, "sandbox");
+		}
+		lo_up = lr == 0;
+	}
 	int cg_fds[2 * SBX_CGROUP_MAX], njoin = 0, nleave = 0;
 	if ((r = sbx_cgroups_join_fds(&s->cg, cg_fds, &njoin, cg_fds + SBX_CGROUP_MAX, &nleave,
 				      err)) < 0)

@@ -5,8 +5,13 @@
 load helpers
 
 teardown() {
+	# A failed assertion leaves a background run: not into the next test.
+	if [ -n "${bg:-}" ]; then
+		kill "$bg" 2>/dev/null || true
+		wait "$bg" 2>/dev/null || true
+	fi
 	if [ -n "${fill:-}" ] && mountpoint -q "$fill"; then
-		rm -f "$fill/f"
+		rm -rf "$fill/f"
 		umount "$fill"
 	fi
 	return 0
@@ -180,12 +185,13 @@ active_cgroup() {
 @test "what a run leaves behind is dead when airlock returns; its cgroups go back to the pool" {
 	require_root
 	mem=$(cgroup_v1_base memory) || skip "no cgroup v1 memory hierarchy here"
-	tag="airlock-leftover-$$-$RANDOM"
-	run al run --image busybox -w "$WS" -- sh -c "(exec -a $tag sleep 300) & (exec -a $tag sleep 300) & echo started"
+	# A number no other process sleeps for, to find them by.
+	secs=$((300000 + RANDOM))
+	run al run --image busybox -w "$WS" -- sh -c "sleep $secs & sleep $secs & sleep 0.2; echo running \$(ps -o args | grep -c '^sleep $secs')"
 	[ "$status" -eq 0 ]
-	[[ "$output" == *started* ]]
+	[[ "$output" == *"running 2"* ]]
 	# Right away, no wait: pid 1 killed and reaped them before reporting.
-	(! pgrep -f "$tag")
+	(! pgrep -f "sleep $secs")
 	# No run cgroup is left in use; the idle pool is bounded.
 	for d in "$mem"/airlock-*; do
 		case "$d" in */airlock-idle-* | */airlock-\*) ;; *) [ -z "$(cat "$d/tasks")" ] ;; esac
@@ -249,8 +255,28 @@ active_cgroup() {
 	touch -d '2 hours ago' "$mem"/airlock-idle-* 2>/dev/null || true
 	pids=()
 	for i in $(seq 8); do
-		al run --image busybox -w "$WS" --pids 64 -- sh -c 'sleep 0.3; grep -c . /proc/self/cgroup >/dev/null' &
+		al run --image busybox -w "$WS" --pids 64 -- sleep 1.5 &
 		pids+=($!)
+	done
+	# While all eight sleep: eight run cgroups in use, one sandbox each
+	# (one pid 1 in each; a shared cgroup would hold two).
+	for ((i = 0; i < 50; i++)); do
+		n=0
+		for d in "$mem"/airlock-*; do
+			case "$d" in */airlock-idle-*) continue ;; esac
+			[ -n "$(cat "$d/tasks" 2>/dev/null)" ] && n=$((n + 1))
+		done
+		[ "$n" -eq 8 ] && break
+		sleep 0.1
+	done
+	[ "$n" -eq 8 ]
+	for d in "$mem"/airlock-*; do
+		case "$d" in */airlock-idle-*) continue ;; esac
+		inits=0
+		for t in $(cat "$d/tasks"); do
+			[ "$(cat "/proc/$t/comm" 2>/dev/null)" = airlock-init ] && inits=$((inits + 1))
+		done
+		[ "$inits" -le 1 ]
 	done
 	for p in "${pids[@]}"; do wait "$p"; done
 	n=$(ls -d "$mem"/airlock-idle-* | wc -l)
@@ -260,31 +286,57 @@ active_cgroup() {
 	done
 }
 
-@test "a run never starts charged with another's files: busy pooled cgroups are passed over" {
-	require_root
-	mem=$(cgroup_v1_base memory) || skip "no cgroup v1 memory hierarchy here"
-	rmdir "$mem"/airlock-idle-* 2>/dev/null || true
-	# An idle cgroup still charged with 64 MiB of tmpfs pages, as a run's
-	# is for a moment after airlock returns (its scratch file system goes
-	# when its pid 1 is gone).
-	mkdir "$mem/airlock-idle-0"
+# charged_idle_cgroup MEM HOW: an idle cgroup slot 0 charged by a process
+# that ran in it: HOW=pages (64 MiB of tmpfs pages) or HOW=inodes (20000
+# empty tmpfs files: kernel memory only, no rss or shmem), kept on $fill.
+charged_idle_cgroup() {
+	rmdir "$1"/airlock-idle-* 2>/dev/null || true
+	mkdir "$1/airlock-idle-0"
 	fill=$(mktemp -d "$AIRLOCK_TEST_TMP/fill.XXXXXX")
 	mount -t tmpfs -o size=100m fill "$fill"
-	sh -c 'echo $$ >"$1/airlock-idle-0/tasks" && dd if=/dev/zero of="$2/f" bs=1M count=64 2>/dev/null' \
-		_ "$mem" "$fill"
-	busy=$(stat -c %i "$mem/airlock-idle-0")
+	if [ "$2" = pages ]; then
+		sh -c 'echo $$ >"$1/airlock-idle-0/tasks" && dd if=/dev/zero of="$2/f" bs=1M count=64 2>/dev/null' \
+			_ "$1" "$fill"
+	else
+		sh -c 'echo $$ >"$1/airlock-idle-0/tasks" && mkdir "$2/f" && cd "$2/f" && seq 20000 | xargs touch' \
+			_ "$1" "$fill"
+	fi
+	busy=$(stat -c %i "$1/airlock-idle-0")
+}
+
+check_busy_cgroup_passed_over() {
+	require_root
+	mem=$(cgroup_v1_base memory) || skip "no cgroup v1 memory hierarchy here"
+	# A run's scratch file system is freed only once its pid 1 is gone,
+	# some milliseconds after airlock returned: its cgroup is charged a
+	# while. Such a cgroup must not hold the next run.
+	charged_idle_cgroup "$mem" "$1"
 	al run --image busybox -w "$WS" -- sleep 1 &
 	bg=$!
 	active=$(active_cgroup "$mem")
 	[ "$(stat -c %i "$active")" != "$busy" ]
 	wait "$bg"
-	# Once its pages are freed it is taken like any other.
-	rm "$fill/f"
+	# Once freed it is taken like any other. (Passed over, it went back
+	# to the pool, maybe in another slot: find it by inode.)
+	rm -rf "$fill/f"
 	umount "$fill"
-	for d in "$mem"/airlock-idle-*; do [ "$d" = "$mem/airlock-idle-0" ] || rmdir "$d"; done
+	for d in "$mem"/airlock-idle-*; do [ "$(stat -c %i "$d")" = "$busy" ] || rmdir "$d"; done
+	# (Freed inodes are uncharged after an RCU grace period.)
+	for ((i = 0; i < 50; i++)); do
+		[ "$(cat "$mem"/airlock-idle-*/memory.usage_in_bytes)" -lt 1048576 ] && break
+		sleep 0.1
+	done
 	al run --image busybox -w "$WS" -- sleep 1 &
 	bg=$!
 	active=$(active_cgroup "$mem")
 	[ "$(stat -c %i "$active")" = "$busy" ]
 	wait "$bg"
+}
+
+@test "a run never starts charged with another's files: busy pooled cgroups are passed over" {
+	check_busy_cgroup_passed_over pages
+}
+
+@test "... nor with another's kernel memory (a tmpfs full of inodes)" {
+	check_busy_cgroup_passed_over inodes
 }

@@ -327,6 +327,11 @@ check_syscalls_refused() {
 # the agent is gone (it leaves the run's cgroups by them). The agent must
 # not reach them, nor make pid 1 leave early: either would take it out of
 # its limits. Inside, the run's cgroup is the cgroup namespace's root, "/".
+# The live check is that /proc/1/fd cannot even be listed: that is what
+# pid 1 being not dumpable gives (as nobody, where the agent's uid is pid
+# 1's, a dumpable pid 1 fails it). Writing through /proc/1/fd/N would
+# reopen the file with the agent's credentials, which host root's 0644
+# tasks files refuse anyway: a second, weaker line.
 check_cgroup_fds_unreachable() {
 	run sb run --image busybox -w "$WS" -- sh -c '
 		for fd in 3 4 5 6 7 8; do
