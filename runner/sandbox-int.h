@@ -106,14 +106,29 @@ struct sbx_cgroups {
 	char *paths[SBX_CGROUP_MAX]; /* owned: the run's cgroup dirs (v2 uses [0]) */
 	bool memory, pids, cpu;
 	bool vacated;      /* set by the caller: no task is left in them */
+	bool born_in;      /* v2: the child was cloned into paths[0] */
+	struct buf why;    /* between the two setup steps: why not cgroups */
+	void *where;       /* between the two setup steps: the hierarchies */
 };
 
-/* Creates the cgroup(s) for a run beneath our own cgroup, sets the limits
- * that the machine allows and records in `enforced` how each limit is (or
- * is not) enforced. Never fails hard: what cannot be done with cgroups is
- * left to rlimits (cg->memory/pids false). */
+/* The run's cgroups, in two steps. sbx_cgroups_begin, before the clone,
+ * finds the hierarchies and, where cgroup v2 has the controllers, makes the
+ * run's cgroup and sets its limits, so the child can be cloned into it
+ * (clone3 CLONE_INTO_CGROUP: a move into a cgroup takes the kernel's
+ * global threadgroup lock, whose first taker waits an RCU grace period,
+ * ~7 ms on v2 here). sbx_cgroups_setup, after the clone and while the
+ * child builds its mounts, does the v1 hierarchies if v2 could not, and
+ * records in `enforced` how each limit is (or is not) enforced. Neither
+ * fails hard: what cannot be done with cgroups is left to rlimits
+ * (cg->memory/pids false). */
+void sbx_cgroups_begin(struct sbx_cgroups *cg, const struct sandbox_limits *lim,
+		       uint64_t memory, uint64_t pids);
 void sbx_cgroups_setup(struct sbx_cgroups *cg, const struct sandbox_limits *lim,
 		       uint64_t memory, uint64_t pids, struct buf *enforced);
+/* The namespaces' clone (fork-like: no new stack), into cgroup_fd (a v2
+ * cgroup directory) if it is not -1 and the kernel can; *ret_into says
+ * whether it did. Returns the pid, 0 in the child, or -errno. */
+long sbx_clone(unsigned long flags, int cgroup_fd, bool *ret_into);
 /* Opens, for the child to write "0" to, the file of each of the run's
  * cgroups that moves the writer in: "tasks" on v1, "cgroup.procs" on v2
  * (join[], *ret_njoin of them). Opened here so the permission is the

@@ -409,24 +409,32 @@ static bool v1_limit_or_drop(char **path, int ctrl, uint64_t a, uint64_t b, stru
 	return false;
 }
 
+void sbx_cgroups_begin(struct sbx_cgroups *cg, const struct sandbox_limits *lim, uint64_t memory,
+		       uint64_t pids)
+{
+	memset(cg, 0, sizeof *cg);
+	struct cg_where *w = xcalloc(1, sizeof *w);
+	cg_where_find(w);
+	cg->where = w;
+	setup_v2(cg, w, memory, pids, lim->cpus_milli, &cg->why);
+}
+
 void sbx_cgroups_setup(struct sbx_cgroups *cg, const struct sandbox_limits *lim, uint64_t memory,
 		       uint64_t pids, struct buf *enforced)
 {
-	memset(cg, 0, sizeof *cg);
-	struct buf why = BUF_INIT;
-	struct cg_where w;
-	cg_where_find(&w);
-	if (!setup_v2(cg, &w, memory, pids, lim->cpus_milli, &why)) {
+	struct cg_where *w = cg->where;
+	struct buf *why = &cg->why;
+	if (cg->version != 2 && w) {
 		/* v1: one hierarchy per controller (hybrid hosts). */
-		cg->paths[0] = v1_create(&w, CG_MEMORY, &why);
-		cg->paths[1] = v1_create(&w, CG_PIDS, &why);
+		cg->paths[0] = v1_create(w, CG_MEMORY, why);
+		cg->paths[1] = v1_create(w, CG_PIDS, why);
 		if (lim->cpus_milli)
-			cg->paths[2] = v1_create(&w, CG_CPU, &why);
+			cg->paths[2] = v1_create(w, CG_CPU, why);
 		if (cg->paths[0] || cg->paths[1] || cg->paths[2])
 			cg->version = 1;
-		cg->memory = v1_limit_or_drop(&cg->paths[0], CG_MEMORY, memory, 0, &why);
-		cg->pids = v1_limit_or_drop(&cg->paths[1], CG_PIDS, pids, 0, &why);
-		cg->cpu = v1_limit_or_drop(&cg->paths[2], CG_CPU, 100000, lim->cpus_milli * 100, &why);
+		cg->memory = v1_limit_or_drop(&cg->paths[0], CG_MEMORY, memory, 0, why);
+		cg->pids = v1_limit_or_drop(&cg->paths[1], CG_PIDS, pids, 0, why);
+		cg->cpu = v1_limit_or_drop(&cg->paths[2], CG_CPU, 100000, lim->cpus_milli * 100, why);
 		if (!cg->paths[0] && !cg->paths[1] && !cg->paths[2])
 			cg->version = 0;
 	}
@@ -434,17 +442,21 @@ void sbx_cgroups_setup(struct sbx_cgroups *cg, const struct sandbox_limits *lim,
 	buf_printf(enforced, "memory: %s; pids: %s; cpu: %s", cg->memory ? how : "rlimit (RLIMIT_AS)",
 		   cg->pids ? how : "rlimit (RLIMIT_NPROC)",
 		   !lim->cpus_milli ? "unlimited" : cg->cpu ? how : "NOT ENFORCED");
-	if (why.len && (!cg->memory || !cg->pids || (lim->cpus_milli && !cg->cpu)))
-		buf_printf(enforced, " (cgroups: %s)", why.data);
-	buf_release(&why);
-	cg_where_release(&w);
+	if (why->len && (!cg->memory || !cg->pids || (lim->cpus_milli && !cg->cpu)))
+		buf_printf(enforced, " (cgroups: %s)", why->data);
+	buf_release(why);
+	if (w) {
+		cg_where_release(w);
+		free(w);
+		cg->where = NULL;
+	}
 }
 
 int sbx_cgroups_join_fds(const struct sbx_cgroups *cg, int join[SBX_CGROUP_MAX], int *ret_njoin,
 			 int leave[SBX_CGROUP_MAX], int *ret_nleave, struct err *err)
 {
 	int nj = 0, nl = 0, r = 0;
-	for (int i = 0; i < SBX_CGROUP_MAX && r == 0; i++) {
+	for (int i = 0; i < SBX_CGROUP_MAX && r == 0 && !cg->born_in; i++) {
 		if (!cg->paths[i])
 			continue;
 		_cleanup_free_ char *p = xasprintf("%s/%s", cg->paths[i],
@@ -511,6 +523,13 @@ void sbx_cgroups_release(struct sbx_cgroups *cg)
 	}
 	cg->version = 0;
 	cg->vacated = false;
+	cg->born_in = false;
+	buf_release(&cg->why);
+	if (cg->where) {
+		cg_where_release(cg->where);
+		free(cg->where);
+		cg->where = NULL;
+	}
 }
 
 void sbx_cgroups_describe(struct buf *report, unsigned *protections)
@@ -518,6 +537,7 @@ void sbx_cgroups_describe(struct buf *report, unsigned *protections)
 	struct sbx_cgroups cg;
 	struct sandbox_limits lim = {.cpus_milli = 1000};
 	struct buf e = BUF_INIT;
+	sbx_cgroups_begin(&cg, &lim, SANDBOX_DEFAULT_MEMORY, SANDBOX_DEFAULT_PIDS);
 	sbx_cgroups_setup(&cg, &lim, SANDBOX_DEFAULT_MEMORY, SANDBOX_DEFAULT_PIDS, &e);
 	buf_printf(report, "limits: %s\n", e.data ? e.data : "");
 	if (cg.memory)

@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sched.h>
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <pthread.h>
@@ -377,15 +378,25 @@ static int run_inner(struct run_state *s, const struct sandbox_config *cfg, bool
 	sbx_filter_program(cfg->build_mode, &c.bpf, &c.bpf_insns);
 	c.lastcap = sbx_last_cap();
 
+	/* On cgroup v2 the run's cgroup is made now and the child is born in
+	 * it; on v1 the cgroups are made while the child builds its mounts
+	 * (sbx_cgroups_begin). */
+	sbx_cgroups_begin(&s->cg, lim, memory, pids);
+	_cleanup_close_ int cg_dir = -1;
+	if (s->cg.version == 2)
+		cg_dir = open(s->cg.paths[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
 	uint64_t t0 = now_ms();
-	/* The raw syscall forks like fork(2) (no new stack): the child runs
-	 * on a copy of ours-> It is pid 1 of the new pid namespace. */
-	long pid = syscall(SYS_clone, (unsigned long)(SIGCHLD | CLONE_NS_FLAGS), NULL, NULL, NULL, 0L);
+	/* Forks like fork(2) (no new stack): the child runs on a copy of
+	 * ours. It is pid 1 of the new pid namespace. */
+	long pid = sbx_clone(CLONE_NS_FLAGS, cg_dir, &s->cg.born_in);
 	if (pid < 0) {
-		r = err_errno(err, "sandbox: clone new namespaces (user namespaces unavailable?)");
+		r = err_code(err, (int)pid, "sandbox: clone new namespaces (user namespaces unavailable?)");
 		return r;
 	}
 	if (pid == 0) {
+		if (cg_dir >= 0)
+			close(cg_dir);
 		close(s->sock[0]);
 		sbx_child_main(&c);
 	}
@@ -401,10 +412,11 @@ static int run_inner(struct run_state *s, const struct sandbox_config *cfg, bool
 		r = err_errno(err, "sandbox: start child");
 		return r;
 	}
-	/* The run's cgroups are made while the child builds its mounts; the
-	 * child moves itself in (see sbx_cgroups_join_fds). It starts nothing
-	 * of the agent's, and enters its cgroup namespace, only after that, so
-	 * no agent code ever runs outside the limits. */
+	/* The v1 cgroups are made while the child builds its mounts; the
+	 * child moves itself in (see sbx_cgroups_join_fds), as on v2 when it
+	 * could not be born in its cgroup. It starts nothing of the agent's,
+	 * and enters its cgroup namespace, only after that, so no agent code
+	 * ever runs outside the limits. */
 	sbx_cgroups_setup(&s->cg, lim, memory, pids, &enforced);
 	buf_printf(&enforced, "; disk: tmpfs size=%llu", (unsigned long long)disk);
 	snprintf(ret->enforced, sizeof ret->enforced, "%s", enforced.data);
@@ -532,6 +544,27 @@ static int run_inner(struct run_state *s, const struct sandbox_config *cfg, bool
 	if (capture)
 		return capture(s->uppers[0], s->uppers[1], userdata, err);
 	return 0;
+}
+
+long sbx_clone(unsigned long flags, int cgroup_fd, bool *ret_into)
+{
+	*ret_into = false;
+	if (cgroup_fd >= 0) {
+		struct clone_args a = {
+			.flags = flags | CLONE_INTO_CGROUP,
+			.exit_signal = SIGCHLD,
+			.cgroup = (uint64_t)cgroup_fd,
+		};
+		long pid = syscall(SYS_clone3, &a, sizeof a);
+		if (pid >= 0) {
+			*ret_into = true;
+			return pid;
+		}
+		/* An old kernel, or a seccomp profile that refuses clone3:
+		 * the child joins by itself instead. */
+	}
+	long pid = syscall(SYS_clone, (unsigned long)SIGCHLD | flags, NULL, NULL, NULL, 0L);
+	return pid < 0 ? -errno : pid;
 }
 
 struct sandbox_tail {

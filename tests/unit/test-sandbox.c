@@ -965,6 +965,29 @@ static void test_cgroup_v2_self_join(void **state)
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 0);
+
+	/* And born in it, as a run's pid 1 is on v2: clone3 CLONE_INTO_CGROUP
+	 * with the run's namespaces, no move (and no global lock) at all. */
+	int cgfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(cgfd >= 0);
+	bool into = false;
+	long child = sbx_clone(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC |
+				       CLONE_NEWUTS,
+			       cgfd, &into);
+	if (child == 0) {
+		char want[2048], got[4096] = "";
+		snprintf(want, sizeof want, "0::%s/airlock-test-", own);
+		FILE *c = fopen("/proc/self/cgroup", "re");
+		while (c && fgets(got, sizeof got, c) && strncmp(got, "0::", 3))
+			;
+		_exit(c && !strncmp(got, want, strlen(want)) ? 0 : 3);
+	}
+	assert_true(child > 0);
+	close(cgfd);
+	assert_true(into);
+	assert_int_equal(waitpid((pid_t)child, &st, 0), child);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
 	for (int i = 0; i < 100 && rmdir(dir) < 0 && errno == EBUSY; i++)
 		usleep(2000);
 	free(dir);
