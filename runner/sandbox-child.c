@@ -854,9 +854,6 @@ void sbx_child_main(struct sbx_child *c)
 		err_errno(&err, "start the agent");
 		child_fail(c, &err);
 	}
-	/* Our own memory again, whatever the agent's uid change did to the
-	 * flag while it was shared. */
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	close(pfd[1]);
 
 	/* Init keeps nothing of the caller's: stdio to /dev/null, every

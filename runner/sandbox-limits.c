@@ -176,19 +176,23 @@ static void sweep_stale(const char *parent)
 	closedir(d);
 }
 
-/* Reads a small cgroup file of dir into buf. */
-static bool read_small(int dfd, const char *dir, const char *file, char *buf, size_t size)
+/* Reads the control file dir/file under dfd into out (NUL-terminated). */
+static bool cg_read(int dfd, const char *dir, const char *file, struct buf *out)
 {
 	char p[128];
 	snprintf(p, sizeof p, "%s/%s", dir, file);
-	_cleanup_close_ int fd = openat(dfd, p, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	buf_reset(out);
+	if (fs_read_file_at(dfd, p, 64 << 10, out, NULL) < 0)
 		return false;
-	ssize_t n = read(fd, buf, size - 1);
-	if (n < 0)
-		return false;
-	buf[n] = '\0';
+	buf_putc(out, '\0');
 	return true;
+}
+
+/* Whether no task is in the cgroup dir under dfd. */
+static bool cg_empty(int dfd, const char *dir)
+{
+	_cleanup_buf_ struct buf b = BUF_INIT;
+	return cg_read(dfd, dir, "tasks", &b) && !b.data[0];
 }
 
 /* Whether the memory cgroup dir still holds a charge that cannot simply
@@ -198,12 +202,12 @@ static bool read_small(int dfd, const char *dir, const char *file, char *buf, si
  * must not start with another's charge against its limit. */
 static bool memcg_busy(int dfd, const char *name)
 {
-	char buf[4096];
+	_cleanup_buf_ struct buf b = BUF_INIT;
 	unsigned long long usage, cache = 0, v;
-	if (!read_small(dfd, name, "memory.usage_in_bytes", buf, sizeof buf) ||
-	    sscanf(buf, "%llu", &usage) != 1 || !read_small(dfd, name, "memory.stat", buf, sizeof buf))
+	if (!cg_read(dfd, name, "memory.usage_in_bytes", &b) || sscanf(b.data, "%llu", &usage) != 1 ||
+	    !cg_read(dfd, name, "memory.stat", &b))
 		return true;
-	for (char *line = buf; line && *line;) {
+	for (char *line = b.data; line && *line;) {
 		char *next = strchr(line, '\n');
 		if (next)
 			*next++ = '\0';
@@ -254,9 +258,7 @@ static bool v1_claim(const char *parent, const char *name, int ctrl)
 			(void)utimensat(dfd, de->d_name, NULL, 0);
 			if (renameat(dfd, de->d_name, dfd, name) < 0)
 				continue;
-			char tasks[16];
-			if (read_small(dfd, name, "tasks", tasks, sizeof tasks) && !tasks[0] &&
-			    (ctrl != CG_MEMORY || !memcg_busy(dfd, name)))
+			if (cg_empty(dfd, name) && (ctrl != CG_MEMORY || !memcg_busy(dfd, name)))
 				claimed = true;
 			else if (!pool_put(dfd, name))
 				unlinkat(dfd, name, AT_REMOVEDIR);
@@ -505,9 +507,7 @@ void sbx_cgroups_release(struct sbx_cgroups *cg)
 			_cleanup_close_ int dfd =
 				open(cg->paths[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 			*slash = '/';
-			char tasks[16];
-			if (dfd >= 0 && read_small(dfd, slash + 1, "tasks", tasks, sizeof tasks) &&
-			    !tasks[0])
+			if (dfd >= 0 && cg_empty(dfd, slash + 1))
 				pooled = pool_put(dfd, slash + 1);
 		}
 		/* The last task may take a moment to leave after being reaped. */

@@ -112,8 +112,7 @@ struct run_state {
 	struct termios saved_tio;
 	bool tio_set;
 	struct sbx_cgroups cg;
-	int cg_leave_fds; /* sent to pid 1; all of the run's cgroups if == their count */
-	bool cg_left;     /* pid 1 reported it left them */
+	bool cg_leavable; /* pid 1 got a leave fd for every one of the run's cgroups */
 	pid_t pid;
 };
 
@@ -439,7 +438,7 @@ static int run_inner(struct run_state *s, const struct sandbox_config *cfg, bool
 		return child_reason(s, err_prefix(err, "sandbox: join cgroup"), err);
 	for (int i = 0; i < nleave; i++)
 		cg_fds[njoin + i] = cg_fds[SBX_CGROUP_MAX + i];
-	s->cg_leave_fds = nleave == njoin ? nleave : 0;
+	s->cg_leavable = nleave > 0 && nleave == njoin;
 	m = (struct sbx_msg){.type = SBX_MSG_CGROUPS,
 			     .nfds = njoin + nleave,
 			     .njoin = njoin,
@@ -506,7 +505,8 @@ static int run_inner(struct run_state *s, const struct sandbox_config *cfg, bool
 	bool reported = got_exit && ex.type == SBX_MSG_EXIT;
 	if (reported) {
 		ru = ex.rusage;
-		s->cg_left = ex.left_cgroups && s->cg_leave_fds > 0;
+		/* Left them all: what sbx_cgroups_release needs to pool them. */
+		s->cg.vacated = ex.left_cgroups && s->cg_leavable;
 	} else {
 		while (wait4(s->pid, &st, 0, &ru) < 0 && errno == EINTR)
 			;
@@ -570,7 +570,7 @@ long sbx_clone(unsigned long flags, int cgroup_fd, bool *ret_into)
 struct sandbox_tail {
 	pid_t pid;
 	struct sbx_cgroups cg;
-	bool cg_left;
+	bool cg_left;   /* pid 1 left them (cg.vacated, which their release resets) */
 	bool releasing; /* a thread removes the cgroups meanwhile */
 	pthread_t releaser;
 };
@@ -617,8 +617,8 @@ int sandbox_run_deferred(const struct sandbox_config *cfg,
 		struct sandbox_tail *t = xcalloc(1, sizeof *t);
 		t->pid = s.pid;
 		t->cg = s.cg;
-		t->cg_left = s.cg_left;
-		t->cg.vacated = s.cg_left;
+		t->cg_left = s.cg.vacated;
+
 		/* Already empty: removed while the caller writes its record. No
 		 * clone of ours follows, so a thread is safe here. */
 		if (t->cg_left)
@@ -646,16 +646,13 @@ void sandbox_tail_finish(struct sandbox_tail *t, bool reap)
 {
 	if (!t)
 		return;
-	/* Empty already if pid 1 left them; else once it is gone. */
+	/* Empty already if pid 1 left them (released by the thread, or
+	 * below); else once it is gone. */
 	if (t->releasing)
 		pthread_join(t->releaser, NULL);
-	else if (t->cg_left)
-		sbx_cgroups_release(&t->cg);
-	if (t->pid > 0 && (reap || !t->cg_left))
-		while (waitpid(t->pid, NULL, 0) < 0 && errno == EINTR)
+	if (t->pid > 0)
+		while (waitpid(t->pid, NULL, reap || !t->cg_left ? 0 : WNOHANG) < 0 && errno == EINTR)
 			;
-	else if (t->pid > 0)
-		waitpid(t->pid, NULL, WNOHANG);
 	sbx_cgroups_release(&t->cg);
 	free(t);
 }

@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -266,23 +265,17 @@ static int capture_dir(struct capture *c, int dfd, int depth, struct err *err)
 	return r;
 }
 
-/* An upper with no entries and not opaque changed nothing. */
-static int upper_unchanged(struct capture *c, int upper_dfd, bool *ret, struct err *err)
+/* Whether the directory dfd has no entries. */
+static int dir_empty(int dfd, bool *ret, struct err *err)
 {
-	int flags;
-	int r = ovl_flags(c, upper_dfd, &flags, err);
-	if (r < 0)
-		return r;
-	*ret = false;
-	if (flags & OVL_OPAQUE)
-		return 0;
-	_cleanup_close_ int fd = openat(upper_dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return err_errno(err, "open the upper dir");
 	char buf[1024];
-	long n;
-	while ((n = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0)
-		for (long off = 0; off < n;) {
+	ssize_t n;
+	*ret = false;
+	while ((n = getdents64(fd, buf, sizeof buf)) > 0)
+		for (ssize_t off = 0; off < n;) {
 			const struct dirent64 *de = (const void *)(buf + off);
 			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
 				return 0;
@@ -299,24 +292,24 @@ int capture_upper(struct store *s, const struct digest *base, int upper_dfd,
 {
 	struct capture c = {.s = s, .opts = opts, .path = BUF_INIT};
 	buf_puts(&c.path, "");
-	/* The common case of a run that wrote nothing there: the base, as is,
-	 * without loading it. */
-	bool unchanged = false;
-	int r = upper_unchanged(&c, upper_dfd, &unchanged, err);
-	if (r < 0 || unchanged) {
-		buf_release(&c.path);
-		if (unchanged)
-			*ret = *base;
-		return r < 0 ? err_prefix(err, "capture") : 0;
-	}
 	_cleanup_(tree_freep) struct tree *t = NULL;
-	if ((r = tree_load(s, base, &t, err)) < 0) {
+	int flags = 0;
+	bool empty = false;
+	int r = ovl_flags(&c, upper_dfd, &flags, err);
+	/* The common case of a run that wrote nothing there (no entries, not
+	 * opaque): the base, as is, without loading it. */
+	if (r >= 0 && !(flags & OVL_OPAQUE))
+		r = dir_empty(upper_dfd, &empty, err);
+	if (r >= 0 && empty) {
+		buf_release(&c.path);
+		*ret = *base;
+		return 0;
+	}
+	if (r >= 0 && (r = tree_load(s, base, &t, err)) < 0) {
 		buf_release(&c.path);
 		return err_prefix(err, "capture: base");
 	}
 	c.t = t;
-	int flags;
-	r = ovl_flags(&c, upper_dfd, &flags, err);
 	if (r >= 0 && (flags & OVL_OPAQUE))
 		r = tree_clear_dir(t, s, "", err);
 	if (r >= 0)
