@@ -34,6 +34,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "builder/archive-util.h"
 #include "builder/maintain.h"
 #include "builder/manifest.h"
 #include "lib/digestset.h"
@@ -53,24 +54,6 @@
 #define DEFAULT_MAX_OBJECTS 4000000u
 #define DEFAULT_MAX_OBJECT_BYTES (64ull << 30)
 #define DEFAULT_MAX_TOTAL_BYTES (256ull << 30)
-
-static void archive_write_freep(struct archive **a)
-{
-	if (*a)
-		archive_write_free(*a);
-}
-
-static void archive_read_freep(struct archive **a)
-{
-	if (*a)
-		archive_read_free(*a);
-}
-
-static void archive_entry_freep(struct archive_entry **e)
-{
-	if (*e)
-		archive_entry_free(*e);
-}
 
 static void digestset_releasep(struct digestset *set)
 {

@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "builder/archive-util.h"
 #include "builder/proc.h"
 #include "lib/buf.h"
 #include "lib/fsutil.h"
@@ -983,18 +984,12 @@ static la_ssize_t member_read(struct archive *inner, void *userdata, const void 
 	return n;
 }
 
-static void archive_freep(struct archive **a)
-{
-	if (*a)
-		archive_read_free(*a);
-}
-
 static int unpack_data(struct store *s, struct archive *outer, const char *member,
 		       struct tree *root, const struct tartree_opts *opts, struct err *err)
 {
 	_cleanup_free_ struct member_reader *m = xmalloc(sizeof *m);
 	m->outer = outer;
-	_cleanup_(archive_freep) struct archive *inner = archive_read_new();
+	_cleanup_(archive_read_freep) struct archive *inner = archive_read_new();
 	if (!inner)
 		abort();
 	archive_read_support_filter_all(inner);
@@ -1013,7 +1008,7 @@ int deb_unpack(struct store *s, int deb_fd, struct tree *root, const struct tart
 {
 	if (lseek(deb_fd, 0, SEEK_SET) < 0)
 		return err_errno(err, "seek .deb");
-	_cleanup_(archive_freep) struct archive *a = archive_read_new();
+	_cleanup_(archive_read_freep) struct archive *a = archive_read_new();
 	if (!a)
 		abort();
 	archive_read_support_format_ar(a);

@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "builder/archive-util.h"
 #include "lib/buf.h"
 #include "lib/fsutil.h"
 #include "lib/macros.h"
@@ -70,18 +71,6 @@
 #else
 #error "unknown architecture: add its GOARCH name"
 #endif
-
-static void archive_freep(struct archive **a)
-{
-	if (*a)
-		archive_write_free(*a);
-}
-static void archive_entry_freep(struct archive_entry **e)
-{
-	if (*e)
-		archive_entry_free(*e);
-}
-
 
 /* The layer being written: tar bytes -> diff hasher -> compressor ->
  * blob hasher -> fd. */
@@ -456,7 +445,7 @@ static int write_outer(int fd, const char *path, struct blob *blobs, size_t nblo
 		       size_t docker_len, struct err *err)
 {
 	static const char layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
-	_cleanup_(archive_freep) struct archive *a = archive_write_new();
+	_cleanup_(archive_write_freep) struct archive *a = archive_write_new();
 	_cleanup_(archive_entry_freep) struct archive_entry *e = archive_entry_new();
 	_cleanup_free_ char *chunk = xmalloc(CHUNK);
 	struct tarwrite o = {.a = a, .e = e, .mtime = tree_fixed_mtime(), .path = path};

@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "builder/archive-util.h"
 #include "builder/tartree.h"
 #include "lib/buf.h"
 #include "lib/fsutil.h"
@@ -74,12 +75,6 @@ struct import {
 	char *chunk;
 	const char *ref; /* for messages */
 };
-
-static void archive_read_freep(struct archive **a)
-{
-	if (*a)
-		archive_read_free(*a);
-}
 
 static void import_release(struct import *im)
 {
