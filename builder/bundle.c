@@ -26,7 +26,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
-#include <libgen.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,6 +158,19 @@ static int write_archive(struct store *s, int fd, const char *path, const char *
 	return 0;
 }
 
+struct archive_job {
+	struct store *s;
+	const char *path, *entry;
+	const struct digest *objs;
+	size_t n;
+};
+
+static int fill_archive(int fd, void *userdata, struct err *err)
+{
+	struct archive_job *j = userdata;
+	return write_archive(j->s, fd, j->path, j->entry, j->objs, j->n, err);
+}
+
 int bundle_write(struct store *s, const char *run_ref, const char *path, struct err *err)
 {
 	char id[RUN_ID_MAX];
@@ -177,33 +189,8 @@ int bundle_write(struct store *s, const char *run_ref, const char *path, struct 
 	qsort(objs, n, sizeof *objs, digest_cmp);
 	_cleanup_free_ char *entry = record_entry(id, &record);
 
-	_cleanup_free_ char *d1 = xstrdup(path), *d2 = xstrdup(path);
-	const char *dir = dirname(d1), *base = basename(d2);
-	if (!*base || !strcmp(base, "/") || !strcmp(base, ".") || !strcmp(base, ".."))
-		return err_set(err, -EINVAL, "'%s' is not a file name", path);
-	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return err_errno(err, "open directory '%s'", dir);
-	char rnd[17];
-	fs_random_hex(rnd, 16);
-	_cleanup_free_ char *tmp = xasprintf(".%s.tmp-%s", base, rnd);
-	_cleanup_close_ int fd =
-		openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0)
-		return err_errno(err, "create '%s/%s'", dir, tmp);
-	r = write_archive(s, fd, path, entry, objs, n, err);
-	if (r >= 0 && fsync(fd) < 0)
-		r = err_errno(err, "fsync '%s'", path);
-	if (r >= 0) {
-		if (renameat(dfd, tmp, dfd, base) < 0)
-			r = err_errno(err, "rename to '%s'", path);
-		else if (fs_fsync(dfd) < 0)
-			r = err_errno(err, "fsync the directory of '%s'", path);
-		else
-			return 0;
-	}
-	unlinkat(dfd, tmp, 0);
-	return r;
+	struct archive_job job = {s, path, entry, objs, n};
+	return fs_write_path_atomic(path, fill_archive, &job, err);
 }
 
 /* ---- reading ---- */

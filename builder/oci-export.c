@@ -24,7 +24,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -483,26 +482,6 @@ static int write_outer(int fd, const char *path, struct blob *blobs, size_t nblo
 }
 
 /* Creates a temp file beside path; *ret_dfd is its directory. */
-static int open_beside(const char *path, int *ret_dfd, char **ret_tmp, struct err *err)
-{
-	_cleanup_free_ char *d1 = xstrdup(path), *d2 = xstrdup(path);
-	const char *dir = dirname(d1), *base = basename(d2);
-	if (!*base || !strcmp(base, "/") || !strcmp(base, ".") || !strcmp(base, ".."))
-		return err_set(err, -EINVAL, "'%s' is not a file name", path);
-	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return err_errno(err, "open directory '%s'", dir);
-	char rnd[17];
-	fs_random_hex(rnd, 16);
-	_cleanup_free_ char *tmp = xasprintf(".%s.tmp-%s", base, rnd);
-	int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0)
-		return err_errno(err, "create '%s/%s'", dir, tmp);
-	*ret_dfd = TAKE_FD(dfd);
-	*ret_tmp = TAKE_PTR(tmp);
-	return fd;
-}
-
 struct blobs {
 	struct blob b[5];
 	size_t n;
@@ -518,32 +497,28 @@ static void layer_releasep(struct layer *l)
 	layer_release(l);
 }
 
+struct outer_job {
+	const char *path;
+	struct blobs *blobs;
+	int layer_fd;
+	const char *index, *docker;
+	size_t index_len, docker_len;
+};
+
+static int fill_outer(int fd, void *userdata, struct err *err)
+{
+	struct outer_job *j = userdata;
+	return write_outer(fd, j->path, j->blobs->b, j->blobs->n, j->layer_fd, j->index,
+			   j->index_len, j->docker, j->docker_len, err);
+}
+
 /* Writes the outer archive to a temp file beside path and renames it into
  * place; the temp file is removed on failure. */
 static int write_atomic(const char *path, struct blobs *blobs, int layer_fd, const char *index,
 			size_t index_len, const char *docker, size_t docker_len, struct err *err)
 {
-	int dfd_raw = -1;
-	_cleanup_free_ char *tmp = NULL;
-	_cleanup_close_ int fd = open_beside(path, &dfd_raw, &tmp, err);
-	if (fd < 0)
-		return fd;
-	_cleanup_close_ int dfd = dfd_raw;
-	int r = write_outer(fd, path, blobs->b, blobs->n, layer_fd, index, index_len, docker,
-			    docker_len, err);
-	if (r >= 0 && fsync(fd) < 0)
-		r = err_errno(err, "fsync '%s'", path);
-	if (r >= 0) {
-		_cleanup_free_ char *b = xstrdup(path);
-		if (renameat(dfd, tmp, dfd, basename(b)) < 0)
-			r = err_errno(err, "rename to '%s'", path);
-		else if (fs_fsync(dfd) < 0)
-			r = err_errno(err, "fsync the directory of '%s'", path);
-		else
-			return 0;
-	}
-	unlinkat(dfd, tmp, 0);
-	return r;
+	struct outer_job job = {path, blobs, layer_fd, index, docker, index_len, docker_len};
+	return fs_write_path_atomic(path, fill_outer, &job, err);
 }
 
 static int export_manifest(struct store *s, const struct manifest *m, const char *name,

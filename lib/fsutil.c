@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,6 +140,38 @@ int fs_write_file_atomic(int dirfd, const char *name, const void *data, size_t l
 	if ((r = fs_fsync(dirfd)) < 0)
 		return err_code(err, r, "fsync directory of '%s'", name);
 	return 0;
+}
+
+int fs_write_path_atomic(const char *path, int (*fill)(int fd, void *userdata, struct err *err),
+			 void *userdata, struct err *err)
+{
+	_cleanup_free_ char *d1 = xstrdup(path), *d2 = xstrdup(path);
+	const char *dir = dirname(d1), *base = basename(d2);
+	if (!*base || !strcmp(base, "/") || !strcmp(base, ".") || !strcmp(base, ".."))
+		return err_set(err, -EINVAL, "'%s' is not a file name", path);
+	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return err_errno(err, "open directory '%s'", dir);
+	char rnd[17];
+	fs_random_hex(rnd, 16);
+	_cleanup_free_ char *tmp = xasprintf(".%s.tmp-%s", base, rnd);
+	_cleanup_close_ int fd =
+		openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return err_errno(err, "create '%s/%s'", dir, tmp);
+	int r = fill(fd, userdata, err);
+	if (r >= 0 && fsync(fd) < 0)
+		r = err_errno(err, "fsync '%s'", path);
+	if (r >= 0) {
+		if (renameat(dfd, tmp, dfd, base) < 0)
+			r = err_errno(err, "rename to '%s'", path);
+		else if (fs_fsync(dfd) < 0)
+			r = err_errno(err, "fsync the directory of '%s'", path);
+		else
+			return 0;
+	}
+	unlinkat(dfd, tmp, 0);
+	return r;
 }
 
 int fs_mkdir_p(int dirfd, const char *path, mode_t mode, struct err *err)

@@ -36,6 +36,13 @@ int fs_write_file_atomic(int dirfd, const char *name, const void *data, size_t l
 
 /* Creates every missing component of path beneath dirfd (no symlinks
  * followed). Existing directories are fine. */
+/* Replaces the file at path atomically with what fill writes to fd: a temp
+ * file beside it (".NAME.tmp-RANDOM", O_EXCL, 0644), fsync, rename, fsync
+ * the directory. The temp file is removed on any failure. For files too
+ * large to hold in memory (fs_write_file_atomic takes a buffer). */
+int fs_write_path_atomic(const char *path, int (*fill)(int fd, void *userdata, struct err *err),
+			 void *userdata, struct err *err);
+
 int fs_mkdir_p(int dirfd, const char *path, mode_t mode, struct err *err);
 
 /* Removes dirfd/name recursively without following symlinks; ENOENT is
