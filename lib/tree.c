@@ -1104,6 +1104,23 @@ static void mat_owner(const struct mat *m, const struct tree_attr *a, uint32_t *
 	*gid = (m->map.force ? m->map.gid : a->gid) + m->map.shift;
 }
 
+/* Sets owner (as root only), permissions and the fixed times of the open
+ * file or directory fd at m->path; what ("" or "directory ") goes before
+ * the path in error messages. */
+static int set_attrs(struct mat *m, int fd, const struct tree_attr *a, const char *what,
+		     struct err *err)
+{
+	uint32_t uid, gid;
+	mat_owner(m, a, &uid, &gid);
+	if (m->as_root && fchown(fd, uid, gid) < 0)
+		return err_errno(err, "chown %s'%s'", what, m->path.data);
+	if (fchmod(fd, a->perm) < 0)
+		return err_errno(err, "chmod %s'%s'", what, m->path.data);
+	if (futimens(fd, m->times) < 0)
+		return err_errno(err, "set times of %s'%s'", what, m->path.data);
+	return 0;
+}
+
 /* Writes object d's bytes into a new file dfd/name with a's attributes. */
 static int write_file(struct mat *m, int dfd, const char *name, const struct tree_attr *a,
 		      struct err *err)
@@ -1122,15 +1139,7 @@ static int write_file(struct mat *m, int dfd, const char *name, const struct tre
 		return err_set(err, -EBADMSG, "'%s': object %s holds %" PRIu64 " bytes, tree says %" PRIu64,
 			       m->path.data, ds, size, a->size);
 	}
-	uint32_t uid, gid;
-	mat_owner(m, a, &uid, &gid);
-	if (m->as_root && fchown(fd, uid, gid) < 0)
-		return err_errno(err, "chown '%s'", m->path.data);
-	if (fchmod(fd, a->perm) < 0)
-		return err_errno(err, "chmod '%s'", m->path.data);
-	if (futimens(fd, m->times) < 0)
-		return err_errno(err, "set times of '%s'", m->path.data);
-	return 0;
+	return set_attrs(m, fd, a, "", err);
 }
 
 /* Links dfd/name to the file cache entry for a, creating the entry first
@@ -1189,15 +1198,7 @@ static int make_symlink(struct mat *m, int dfd, const char *name, const struct t
  * permissions never stop the filling and its mtime stays fixed. */
 static int finish_dir(struct mat *m, int fd, const struct tree_attr *a, struct err *err)
 {
-	uint32_t uid, gid;
-	mat_owner(m, a, &uid, &gid);
-	if (m->as_root && fchown(fd, uid, gid) < 0)
-		return err_errno(err, "chown directory '%s'", m->path.data);
-	if (fchmod(fd, a->perm) < 0)
-		return err_errno(err, "chmod directory '%s'", m->path.data);
-	if (futimens(fd, m->times) < 0)
-		return err_errno(err, "set times of directory '%s'", m->path.data);
-	return 0;
+	return set_attrs(m, fd, a, "directory ", err);
 }
 
 static int mat_dir(struct mat *m, int dfd, const struct digest *d, int depth, struct err *err)

@@ -709,6 +709,21 @@ static void cleanup_tmps(int ws, const struct plan *p)
 	}
 }
 
+/* Writes op k, marks it done in the report and reports progress. */
+static int execute_op(struct store *s, int ws, const struct plan *p, size_t k,
+		      const struct apply_opts *o, struct apply_report *rep, size_t *done,
+		      size_t total, struct err *err)
+{
+	int r = op_write(s, ws, p, k, err);
+	if (r < 0)
+		return r;
+	report_set(rep, p->ops[k].item, APPLY_DONE, NULL);
+	rep->n_done++;
+	if (o->progress)
+		o->progress(++*done, total, o->userdata);
+	return 0;
+}
+
 /* Runs every op in state ST_BEFORE, in the safe order. */
 static int plan_execute(struct store *s, int ws, const struct plan *p, const struct apply_opts *o,
 			struct apply_report *rep, struct err *err)
@@ -720,25 +735,17 @@ static int plan_execute(struct store *s, int ws, const struct plan *p, const str
 		const struct op *op = &p->ops[k];
 		if (op->state != ST_BEFORE || op->has_after)
 			continue;
-		int r = op_write(s, ws, p, k, err);
+		int r = execute_op(s, ws, p, k, o, rep, &done, total, err);
 		if (r < 0)
 			return r;
-		report_set(rep, op->item, APPLY_DONE, NULL);
-		rep->n_done++;
-		if (o->progress)
-			o->progress(++done, total, o->userdata);
 	}
 	for (size_t k = 0; k < p->n; k++) {
 		const struct op *op = &p->ops[k];
 		if (op->state != ST_BEFORE || !op->has_after)
 			continue;
-		int r = op_write(s, ws, p, k, err);
+		int r = execute_op(s, ws, p, k, o, rep, &done, total, err);
 		if (r < 0)
 			return r;
-		report_set(rep, op->item, APPLY_DONE, NULL);
-		rep->n_done++;
-		if (o->progress)
-			o->progress(++done, total, o->userdata);
 	}
 	for (size_t k = p->n; k-- > 0;) {
 		const struct op *op = &p->ops[k];

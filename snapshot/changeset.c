@@ -218,7 +218,7 @@ static bool is_ignored(struct walk *w, const char *path, bool is_dir)
 	return false;
 }
 
-static bool is_git_path(const char *path)
+bool changeset_is_git_path(const char *path)
 {
 	for (const char *p = path; p;) {
 		const char *slash = strchr(p, '/');
@@ -303,7 +303,7 @@ static int diff_entry(struct walk *w, const struct tree_attr *a, const struct tr
 		      int depth, bool ign, struct err *err)
 {
 	const struct tree_attr *side = b ? b : a;
-	bool ignored = ign || (!is_git_path(w->path.data) &&
+	bool ignored = ign || (!changeset_is_git_path(w->path.data) &&
 			       is_ignored(w, w->path.data, side->type == TREE_DIR));
 	const struct digest *sub_a = a && a->type == TREE_DIR ? &a->digest : NULL;
 	const struct digest *sub_b = b && b->type == TREE_DIR ? &b->digest : NULL;
@@ -377,7 +377,7 @@ static bool renamable(const struct change *c)
 {
 	const struct tree_attr *a = c->kind == CHANGE_DELETE ? &c->old_attr : &c->new_attr;
 	return (c->kind == CHANGE_DELETE || c->kind == CHANGE_ADD) && a->type != TREE_DIR &&
-	       !is_git_path(c->path);
+	       !changeset_is_git_path(c->path);
 }
 
 static void make_rename(struct change *del, struct change *add, unsigned score)
@@ -550,7 +550,8 @@ static int set_risk(struct store *s, struct change *c, struct err *err)
 {
 	const struct tree_attr *n = c->has_new ? &c->new_attr : NULL;
 	const struct tree_attr *o = c->has_old ? &c->old_attr : NULL;
-	if (is_git_path(c->path) || (c->old_path && is_git_path(c->old_path)))
+	if (changeset_is_git_path(c->path) ||
+	    (c->old_path && changeset_is_git_path(c->old_path)))
 		c->risk |= RISK_GIT_DIR;
 	if (is_ci_path(c->path) || (c->old_path && is_ci_path(c->old_path)))
 		c->risk |= RISK_CI_CONFIG;

@@ -102,6 +102,10 @@ struct changeset_opts {
 int changeset_compute(struct store *s, const struct digest *base, const struct digest *out,
 		      const struct changeset_opts *opts, struct changeset **ret, struct err *err);
 
+/* Whether path has a component ".git" (compared case-insensitively, as a
+ * case-folding filesystem would): such changes are RISK_GIT_DIR. */
+bool changeset_is_git_path(const char *path);
+
 /* NULL is a no-op. */
 void changeset_free(struct changeset *cs);
 static inline void changeset_freep(struct changeset **cs)

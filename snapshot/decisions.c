@@ -11,6 +11,7 @@
 
 #include <git2.h>
 #include <jansson.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,13 +76,15 @@ bool decisions_match(const struct decisions *d, const struct changeset *cs)
 	       (digest_equal(&d->base, &cs->base) && digest_equal(&d->out, &cs->out));
 }
 
-/* Index of path, or -(insertion point) - 1. */
-static long find_file(const struct decisions *d, const char *path)
+/* Binary search in n records of size bytes, sorted bytewise by the string
+ * each holds at offset key_off: the index of key, or -(insertion point) - 1. */
+static long sorted_find(const void *recs, size_t n, size_t size, size_t key_off, const char *key)
 {
-	size_t lo = 0, hi = d->n;
+	size_t lo = 0, hi = n;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(d->files[mid].path, path);
+		const char *k = *(char *const *)((const char *)recs + mid * size + key_off);
+		int c = strcmp(k, key);
 		if (c == 0)
 			return (long)mid;
 		if (c < 0)
@@ -90,6 +93,13 @@ static long find_file(const struct decisions *d, const char *path)
 			hi = mid;
 	}
 	return -(long)lo - 1;
+}
+
+/* Index of path, or -(insertion point) - 1. */
+static long find_file(const struct decisions *d, const char *path)
+{
+	return sorted_find(d->files, d->n, sizeof *d->files, offsetof(struct file_decision, path),
+			   path);
 }
 
 static struct file_decision *get_file(struct decisions *d, const char *path, bool create)
@@ -135,20 +145,11 @@ enum decision decisions_get(const struct decisions *d, const char *path)
 	return i >= 0 ? d->files[i].v : DECISION_NONE;
 }
 
+/* Index of block id, or -(insertion point) - 1. */
 static long find_block(const struct file_decision *f, const char *id)
 {
-	size_t lo = 0, hi = f->nblocks;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(f->blocks[mid].id, id);
-		if (c == 0)
-			return (long)mid;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -(long)lo - 1;
+	return sorted_find(f->blocks, f->nblocks, sizeof *f->blocks,
+			   offsetof(struct block_decision, id), id);
 }
 
 void decisions_set_block(struct decisions *d, const char *path, const char *block_id,

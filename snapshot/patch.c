@@ -398,18 +398,6 @@ static int print_cb(const git_diff_delta *delta, const git_diff_hunk *hunk,
 
 /* ---- per change ---- */
 
-static bool is_git_path(const char *path)
-{
-	for (const char *p = path; p;) {
-		const char *slash = strchr(p, '/');
-		size_t n = slash ? (size_t)(slash - p) : strlen(p);
-		if (n == 4 && !strncasecmp(p, ".git", 4))
-			return true;
-		p = slash ? slash + 1 : NULL;
-	}
-	return false;
-}
-
 static bool side_is_blob(const struct change *c, bool new_side)
 {
 	if (new_side)
@@ -433,7 +421,8 @@ static const char *old_path(const struct change *c)
 /* What git cannot express about c, as note lines at the top (to notes). */
 static void change_notes(const struct change *c, struct buf *notes)
 {
-	if (is_git_path(c->path) || (c->old_path && is_git_path(c->old_path)))
+	if (changeset_is_git_path(c->path) ||
+	    (c->old_path && changeset_is_git_path(c->old_path)))
 		return; /* counted in one line by the caller */
 	const struct tree_attr *n = c->has_new ? &c->new_attr : NULL;
 	const struct tree_attr *o = c->has_old ? &c->old_attr : NULL;
@@ -786,7 +775,8 @@ static int render(struct store *s, const struct changeset *cs, const struct patc
 		size_t ngit = 0;
 		for (size_t i = 0; i < cs->n; i++) {
 			const struct change *c = &cs->changes[i];
-			ngit += is_git_path(c->path) || (c->old_path && is_git_path(c->old_path));
+			ngit += changeset_is_git_path(c->path) ||
+				(c->old_path && changeset_is_git_path(c->old_path));
 			change_notes(c, &notes);
 		}
 		if (ngit)
@@ -803,7 +793,8 @@ static int render(struct store *s, const struct changeset *cs, const struct patc
 	size_t nrows = 0;
 	for (size_t i = 0; r >= 0 && i < cs->n; i++) {
 		const struct change *c = &cs->changes[i];
-		if (is_git_path(c->path) || (c->old_path && is_git_path(c->old_path)))
+		if (changeset_is_git_path(c->path) ||
+	    (c->old_path && changeset_is_git_path(c->old_path)))
 			continue;
 		if (!side_is_blob(c, false) && !side_is_blob(c, true))
 			continue;
