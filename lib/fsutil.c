@@ -174,6 +174,56 @@ int fs_write_path_atomic(const char *path, int (*fill)(int fd, void *userdata, s
 	return r;
 }
 
+static int cmp_fs_name(const void *a, const void *b)
+{
+	return strcmp(((const struct fs_name *)a)->name, ((const struct fs_name *)b)->name);
+}
+
+void fs_names_free(struct fs_name *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].name);
+	free(v);
+}
+
+int fs_read_names(int dfd, const char *path, struct fs_name **ret, size_t *ret_n, struct err *err)
+{
+	int dup = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
+	if (dup < 0)
+		return err_errno(err, "'%s': dup", path);
+	DIR *dir = fdopendir(dup);
+	if (!dir) {
+		close(dup);
+		return err_errno(err, "'%s': opendir", path);
+	}
+	/* The dup shares the caller's file offset: start from the top. */
+	rewinddir(dir);
+	struct fs_name *v = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	errno = 0;
+	while ((de = readdir(dir))) {
+		const char *nm = de->d_name;
+		if (nm[0] == '.' && (nm[1] == '\0' || (nm[1] == '.' && nm[2] == '\0')))
+			continue;
+		xgrow(&v, &cap, n + 1, sizeof *v);
+		v[n].name = xstrdup(nm);
+		v[n].type = de->d_type;
+		n++;
+	}
+	int r = errno ? err_errno(err, "'%s': readdir", path) : 0;
+	closedir(dir);
+	if (r < 0) {
+		fs_names_free(v, n);
+		return r;
+	}
+	if (n > 1)
+		qsort(v, n, sizeof *v, cmp_fs_name);
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
 int fs_mkdir_p(int dirfd, const char *path, mode_t mode, struct err *err)
 {
 	_cleanup_free_ char *copy = xstrdup(path);

@@ -43,6 +43,18 @@ int fs_write_file_atomic(int dirfd, const char *name, const void *data, size_t l
 int fs_write_path_atomic(const char *path, int (*fill)(int fd, void *userdata, struct err *err),
 			 void *userdata, struct err *err);
 
+/* A directory entry as fs_read_names lists it. */
+struct fs_name {
+	char *name;
+	unsigned char type; /* d_type */
+};
+
+/* Lists the names in dfd (not "." and ".."), sorted bytewise, into *ret
+ * (free with fs_names_free). dfd's own offset is left alone; path names
+ * it in messages. -errno. */
+int fs_read_names(int dfd, const char *path, struct fs_name **ret, size_t *ret_n, struct err *err);
+void fs_names_free(struct fs_name *v, size_t n);
+
 int fs_mkdir_p(int dirfd, const char *path, mode_t mode, struct err *err);
 
 /* Removes dirfd/name recursively without following symlinks; ENOENT is

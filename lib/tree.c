@@ -812,63 +812,6 @@ static void note(struct import *im, const char *what)
 		im->opts->note(im->path.data ?: "", what, im->opts->userdata);
 }
 
-struct name_ent {
-	char *name;
-	unsigned char type; /* d_type */
-};
-
-static int cmp_name_ent(const void *a, const void *b)
-{
-	return strcmp(((const struct name_ent *)a)->name, ((const struct name_ent *)b)->name);
-}
-
-static void name_ents_free(struct name_ent *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i].name);
-	free(v);
-}
-
-/* Reads the names in dfd (not "." and ".."), sorted bytewise. */
-static int read_names(int dfd, const char *path, struct name_ent **ret, size_t *ret_n,
-		      struct err *err)
-{
-	int dup = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
-	if (dup < 0)
-		return err_errno(err, "'%s': dup", path);
-	DIR *dir = fdopendir(dup);
-	if (!dir) {
-		close(dup);
-		return err_errno(err, "'%s': opendir", path);
-	}
-	/* The dup shares the caller's file offset: start from the top. */
-	rewinddir(dir);
-	struct name_ent *v = NULL;
-	size_t n = 0, cap = 0;
-	struct dirent *de;
-	errno = 0;
-	while ((de = readdir(dir))) {
-		const char *nm = de->d_name;
-		if (nm[0] == '.' && (nm[1] == '\0' || (nm[1] == '.' && nm[2] == '\0')))
-			continue;
-		xgrow(&v, &cap, n + 1, sizeof *v);
-		v[n].name = xstrdup(nm);
-		v[n].type = de->d_type;
-		n++;
-	}
-	int r = errno ? err_errno(err, "'%s': readdir", path) : 0;
-	closedir(dir);
-	if (r < 0) {
-		name_ents_free(v, n);
-		return r;
-	}
-	if (n > 1)
-		qsort(v, n, sizeof *v, cmp_name_ent);
-	*ret = v;
-	*ret_n = n;
-	return 0;
-}
-
 void tree_owner_from_stat(const struct tree_import_opts *opts, const struct stat *st,
 			  struct tree_attr *a)
 {
@@ -911,7 +854,7 @@ static int import_dir_fd(struct import *im, int dfd, int depth, struct digest *r
 
 /* Imports one entry of dfd. Returns 1 (and leaves *a alone) when it is
  * skipped. */
-static int import_entry(struct import *im, int dfd, const struct name_ent *ne, int depth,
+static int import_entry(struct import *im, int dfd, const struct fs_name *ne, int depth,
 			struct tree_attr *a, struct err *err)
 {
 	const char *path = im->path.data;
@@ -1004,9 +947,9 @@ static int import_entry(struct import *im, int dfd, const struct name_ent *ne, i
 static int import_dir_fd(struct import *im, int dfd, int depth, struct digest *ret,
 			 struct err *err)
 {
-	struct name_ent *names = NULL;
+	struct fs_name *names = NULL;
 	size_t n = 0;
-	int r = read_names(dfd, im->path.data ?: "", &names, &n, err);
+	int r = fs_read_names(dfd, im->path.data ?: "", &names, &n, err);
 	if (r < 0)
 		return r;
 	_cleanup_buf_ struct buf out = BUF_INIT;
@@ -1025,7 +968,7 @@ static int import_dir_fd(struct import *im, int dfd, int depth, struct digest *r
 		}
 		path_pop(&im->path, mark);
 	}
-	name_ents_free(names, n);
+	fs_names_free(names, n);
 	if (r < 0)
 		return r;
 	return dir_put(im->s, &out, im->path.data ?: "", ret, err);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "lib/buf.h"
+#include "lib/fsutil.h"
 #include "lib/macros.h"
 #include "lib/xalloc.h"
 
@@ -226,42 +227,21 @@ static int capture_entry(struct capture *c, int dfd, const char *name, int depth
 
 static int capture_dir(struct capture *c, int dfd, int depth, struct err *err)
 {
-	int dup = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
-	if (dup < 0)
-		return err_errno(err, "'%s': dup", c->path.data);
-	DIR *dir = fdopendir(dup);
-	if (!dir) {
-		close(dup);
-		return err_errno(err, "'%s': opendir", c->path.data);
-	}
-	rewinddir(dir);
 	/* Names first, then entries: the walk holds one DIR per level only
 	 * while listing it. */
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-	struct dirent *de;
-	errno = 0;
-	while ((de = readdir(dir))) {
-		const char *nm = de->d_name;
-		if (nm[0] == '.' && (nm[1] == '\0' || (nm[1] == '.' && nm[2] == '\0')))
-			continue;
-		xgrow(&names, &cap, n + 1, sizeof *names);
-		names[n++] = xstrdup(nm);
-	}
-	int r = errno ? err_errno(err, "'%s': readdir", c->path.data) : 0;
-	closedir(dir);
+	struct fs_name *names = NULL;
+	size_t n = 0;
+	int r = fs_read_names(dfd, c->path.data, &names, &n, err);
 	for (size_t i = 0; i < n && r >= 0; i++) {
 		size_t mark = c->path.len;
 		if (c->path.len)
 			buf_putc(&c->path, '/');
-		buf_puts(&c->path, names[i]);
-		r = capture_entry(c, dfd, names[i], depth, err);
+		buf_puts(&c->path, names[i].name);
+		r = capture_entry(c, dfd, names[i].name, depth, err);
 		c->path.len = mark;
 		c->path.data[mark] = '\0';
 	}
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	fs_names_free(names, n);
 	return r;
 }
 
