@@ -15,40 +15,22 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "lib/fsutil.h"
-#include "lib/macros.h"
-#include "lib/store.h"
-#include "lib/xalloc.h"
 #include "snapshot/apply.h"
 #include "snapshot/decisions.h"
 
-struct fixture {
-	char *dir;
-	struct store *s;
-	int ws;      /* workspace */
-	int outside; /* a directory next to it that must never be written */
-	int rundir;  /* journal directory */
-};
-
 static struct err err;
 
-#define OK(expr)                                                          \
-	do {                                                              \
-		int _r = (expr);                                          \
-		if (_r < 0)                                               \
-			fail_msg("%s: %d: %s", #expr, _r, err.msg);       \
-	} while (0)
+#define FIXTURE_NAME "apply"
+#define FIXTURE_FIELDS                                                        \
+	int ws;      /* workspace */                                          \
+	int outside; /* a directory next to it that must never be written */ \
+	int rundir;  /* journal directory */
+#define FIXTURE_INIT apply_init
+#define FIXTURE_FINI apply_fini
+#include "tests/unit/fixture.h"
 
-static int setup(void **state)
+static int apply_init(struct fixture *f)
 {
-	struct fixture *f = xcalloc(1, sizeof *f);
-	const char *base = getenv("AIRLOCK_TEST_TMP") ?: "/tmp";
-	f->dir = xasprintf("%s/apply-XXXXXX", base);
-	if (!mkdtemp(f->dir))
-		return -1;
-	_cleanup_free_ char *store = xasprintf("%s/store", f->dir);
-	if (store_open(store, STORE_CREATE, &f->s, &err) < 0)
-		return -1;
 	int dfd = open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	mkdirat(dfd, "ws", 0755);
 	mkdirat(dfd, "outside", 0755);
@@ -57,21 +39,14 @@ static int setup(void **state)
 	f->outside = openat(dfd, "outside", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	f->rundir = openat(dfd, "run", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	close(dfd);
-	*state = f;
 	return 0;
 }
 
-static int teardown(void **state)
+static void apply_fini(struct fixture *f)
 {
-	struct fixture *f = *state;
 	close(f->ws);
 	close(f->outside);
 	close(f->rundir);
-	store_free(f->s);
-	fs_rm_rf_at(AT_FDCWD, f->dir, NULL);
-	free(f->dir);
-	free(f);
-	return 0;
 }
 
 /* ---- building changesets ---- */
@@ -93,42 +68,6 @@ static struct tree_attr link_attr(struct store *s, const char *target)
 static struct tree_attr dir_attr(uint32_t perm)
 {
 	return (struct tree_attr){.type = TREE_DIR, .perm = perm};
-}
-
-static void cs_add(struct changeset *cs, enum change_kind kind, const char *path,
-		   const struct tree_attr *old, const struct tree_attr *new_, unsigned risk)
-{
-	cs->changes = xrealloc(cs->changes, (cs->n + 1) * sizeof *cs->changes);
-	struct change *c = &cs->changes[cs->n++];
-	*c = (struct change){.kind = kind, .path = xstrdup(path), .risk = risk};
-	if (old) {
-		c->has_old = true;
-		c->old_attr = *old;
-	}
-	if (new_) {
-		c->has_new = true;
-		c->new_attr = *new_;
-	}
-}
-
-static void cs_release(struct changeset *cs)
-{
-	for (size_t i = 0; i < cs->n; i++) {
-		free(cs->changes[i].path);
-		free(cs->changes[i].old_path);
-	}
-	free(cs->changes);
-	*cs = (struct changeset){0};
-}
-
-static void put(int dfd, const char *name, const char *content, mode_t mode)
-{
-	int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
-	if (fd < 0)
-		fail_msg("create '%s': %s", name, strerror(errno));
-	assert_int_equal(fs_write_all(fd, content, strlen(content)), 0);
-	fchmod(fd, mode);
-	close(fd);
 }
 
 static char *get(int dfd, const char *name)

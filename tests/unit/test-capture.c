@@ -29,15 +29,6 @@
 
 static bool can_mount;
 
-static void put(int dfd, const char *name, const char *content, mode_t mode)
-{
-	int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
-	if (fd < 0)
-		fail_msg("create '%s': %s", name, strerror(errno));
-	assert_int_equal(fs_write_all(fd, content, strlen(content)), 0);
-	close(fd);
-}
-
 static void make_base(int dfd)
 {
 	put(dfd, "a", "alpha\n", 0644);

@@ -19,11 +19,13 @@
 
 #include "builder/debian.h"
 #include "builder/proc.h"
-#include "lib/fsutil.h"
-#include "lib/macros.h"
-#include "lib/store.h"
 #include "lib/tree.h"
-#include "lib/xalloc.h"
+
+#define FIXTURE_NAME "debian"
+#define FIXTURE_FIELDS int cache_dfd;
+#define FIXTURE_INIT debian_init
+#define FIXTURE_FINI debian_fini
+#include "tests/unit/fixture.h"
 
 static bool apt_ok;
 static char apt_reason[ERR_MSG_MAX];
@@ -36,44 +38,20 @@ static char apt_reason[ERR_MSG_MAX];
 		}                                                    \
 	} while (0)
 
-struct fixture {
-	char *dir;
-	int cache_dfd;
-	struct store *s;
-};
-
-static int setup(void **state)
+static int debian_init(struct fixture *f)
 {
-	struct fixture *f = xcalloc(1, sizeof *f);
-	const char *base = getenv("AIRLOCK_TEST_TMP") ?: "/tmp";
-	f->dir = xasprintf("%s/debian-XXXXXX", base);
-	if (!mkdtemp(f->dir))
-		return -1;
-	struct err err = {0};
-	_cleanup_free_ char *store = xasprintf("%s/store", f->dir);
 	_cleanup_free_ char *cache = xasprintf("%s/cache", f->dir);
 	if (mkdir(cache, 0755) < 0)
 		return -1;
 	f->cache_dfd = open(cache, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (f->cache_dfd < 0)
 		return -1;
-	if (store_open(store, STORE_CREATE, &f->s, &err) < 0) {
-		fprintf(stderr, "%s\n", err.msg);
-		return -1;
-	}
-	*state = f;
 	return 0;
 }
 
-static int teardown(void **state)
+static void debian_fini(struct fixture *f)
 {
-	struct fixture *f = *state;
-	store_free(f->s);
 	close(f->cache_dfd);
-	fs_rm_rf_at(AT_FDCWD, f->dir, NULL);
-	free(f->dir);
-	free(f);
-	return 0;
 }
 
 static int group_setup(void **state)

@@ -10,19 +10,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/fsutil.h"
-#include "lib/macros.h"
-#include "lib/xalloc.h"
 #include "snapshot/decisions.h"
 
 static struct err err;
 
-#define OK(expr)                                                          \
-	do {                                                              \
-		int _r = (expr);                                          \
-		if (_r < 0)                                               \
-			fail_msg("%s: %d: %s", #expr, _r, err.msg);       \
-	} while (0)
+#define FIXTURE_NAME "decisions"
+#include "tests/unit/fixture.h"
 
 static void test_policy(void **state)
 {
@@ -99,11 +92,8 @@ static void test_json_roundtrip(void **state)
 
 static void test_save_load(void **state)
 {
-	(void)state;
-	const char *base = getenv("AIRLOCK_TEST_TMP") ?: "/tmp";
-	_cleanup_free_ char *dir = xasprintf("%s/decisions-XXXXXX", base);
-	assert_non_null(mkdtemp(dir));
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct fixture *f = *state;
+	int dfd = open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_(decisions_freep) struct decisions *d = decisions_new(NULL, NULL);
 	decisions_set(d, "x", DECISION_ACCEPT);
 	OK(decisions_save_at(d, dfd, "decisions.json", &err));
@@ -113,7 +103,6 @@ static void test_save_load(void **state)
 	struct decisions *none = NULL;
 	assert_int_equal(decisions_load_at(dfd, "missing.json", &none, &err), -ENOENT);
 	close(dfd);
-	fs_rm_rf_at(AT_FDCWD, dir, NULL);
 }
 
 static void merge(struct decisions *d, const char *old, const char *new_, bool reject_all,
@@ -168,7 +157,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_json_roundtrip),
-		cmocka_unit_test(test_save_load),
+		cmocka_unit_test_setup_teardown(test_save_load, setup, teardown),
 		cmocka_unit_test(test_blocks_and_merge),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

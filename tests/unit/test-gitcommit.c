@@ -14,22 +14,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "lib/fsutil.h"
-#include "lib/macros.h"
-#include "lib/store.h"
-#include "lib/xalloc.h"
 #include "snapshot/gitcommit.h"
 
 static struct err err;
-static char *dir, *repo;
-static struct store *st;
+static char *repo;       /* the fixture's dir/ws */
+static struct store *st; /* the fixture's store */
 
-#define OK(expr)                                                          \
-	do {                                                              \
-		int _r = (expr);                                          \
-		if (_r < 0)                                               \
-			fail_msg("%s: %d: %s", #expr, _r, err.msg);       \
-	} while (0)
+#define FIXTURE_NAME "gitcommit"
+#define FIXTURE_INIT gitcommit_init
+#define FIXTURE_FINI gitcommit_fini
+#include "tests/unit/fixture.h"
 
 /* Runs git -C repo ARGS..., returns its stdout (malloc'ed) or NULL if it
  * failed. */
@@ -70,39 +64,18 @@ static char *git(const char *first, ...)
 	return buf_detach(&b, NULL);
 }
 
-static void put(const char *name, const char *content, mode_t mode)
+static int gitcommit_init(struct fixture *f)
 {
-	int dfd = open(repo, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	assert_true(fd >= 0);
-	assert_int_equal(fs_write_all(fd, content, strlen(content)), 0);
-	close(fd);
-	close(dfd);
-}
-
-static int setup(void **state)
-{
-	(void)state;
-	const char *base = getenv("AIRLOCK_TEST_TMP") ?: "/tmp";
-	dir = xasprintf("%s/gitcommit-XXXXXX", base);
-	if (!mkdtemp(dir))
-		return -1;
-	_cleanup_free_ char *sp = xasprintf("%s/store", dir);
-	if (store_open(sp, STORE_CREATE, &st, &err) < 0)
-		return -1;
-	repo = xasprintf("%s/ws", dir);
+	st = f->s;
+	repo = xasprintf("%s/ws", f->dir);
 	mkdir(repo, 0755);
 	return 0;
 }
 
-static int teardown(void **state)
+static void gitcommit_fini(struct fixture *f)
 {
-	(void)state;
-	store_free(st);
-	fs_rm_rf_at(AT_FDCWD, dir, NULL);
-	free(dir);
+	(void)f;
 	free(repo);
-	return 0;
 }
 
 static struct tree_attr file_attr(const char *content, uint32_t perm)
@@ -110,31 +83,6 @@ static struct tree_attr file_attr(const char *content, uint32_t perm)
 	struct tree_attr a = {.type = TREE_FILE, .perm = perm, .size = strlen(content)};
 	OK(store_put(st, content, strlen(content), &a.digest, &err));
 	return a;
-}
-
-static void cs_add(struct changeset *cs, enum change_kind kind, const char *path,
-		   const struct tree_attr *old, const struct tree_attr *new_, unsigned risk)
-{
-	cs->changes = xrealloc(cs->changes, (cs->n + 1) * sizeof *cs->changes);
-	struct change *c = &cs->changes[cs->n++];
-	*c = (struct change){.kind = kind, .path = xstrdup(path), .risk = risk};
-	if (old) {
-		c->has_old = true;
-		c->old_attr = *old;
-	}
-	if (new_) {
-		c->has_new = true;
-		c->new_attr = *new_;
-	}
-}
-
-static void cs_release(struct changeset *cs)
-{
-	for (size_t i = 0; i < cs->n; i++) {
-		free(cs->changes[i].path);
-		free(cs->changes[i].old_path);
-	}
-	free(cs->changes);
 }
 
 static void test_commit_branch(void **state)
@@ -146,19 +94,19 @@ static void test_commit_branch(void **state)
 			fail_msg("git missing");
 		skip();
 	}
-	put("a", "alpha\n", 0644);
-	put("gone", "bye\n", 0644);
-	put("tool", "#!/bin/sh\n", 0644);
 	int dfd = open(repo, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	put(dfd, "a", "alpha\n", 0644);
+	put(dfd, "gone", "bye\n", 0644);
+	put(dfd, "tool", "#!/bin/sh\n", 0644);
 	mkdirat(dfd, "d", 0755);
-	close(dfd);
-	put("d/x", "x\n", 0644);
+	put(dfd, "d/x", "x\n", 0644);
 	free(git("add", "-A", NULL));
 	free(git("commit", "-q", "-m", "base", NULL));
 	_cleanup_free_ char *head = git("rev-parse", "HEAD", NULL);
 	assert_non_null(head);
 	head[40] = 0;
-	put("a", "user edit in the work tree\n", 0644);
+	put(dfd, "a", "user edit in the work tree\n", 0644);
+	close(dfd);
 
 	struct tree_attr oa = file_attr("alpha\n", 0644), na = file_attr("alpha 2\n", 0644);
 	struct tree_attr og = file_attr("bye\n", 0644), ot = file_attr("#!/bin/sh\n", 0644);

@@ -17,24 +17,18 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "lib/fsutil.h"
-#include "lib/macros.h"
-#include "lib/store.h"
-#include "lib/xalloc.h"
 #include "snapshot/review.h"
 
 static struct err err;
-static char *dir;
-static struct store *st;
+static char *dir;        /* the fixture's scratch dir */
+static struct store *st; /* the fixture's store */
 static struct changeset cs;
 static struct buf screen;
 
-#define OK(expr)                                                          \
-	do {                                                              \
-		int _r = (expr);                                          \
-		if (_r < 0)                                               \
-			fail_msg("%s: %d: %s", #expr, _r, err.msg);       \
-	} while (0)
+#define FIXTURE_NAME "review"
+#define FIXTURE_INIT review_init
+#define FIXTURE_FINI review_fini
+#include "tests/unit/fixture.h"
 
 #define EVIL_NAME "\033]0;pwned\007evil\nname"
 
@@ -45,55 +39,28 @@ static struct tree_attr blob(const char *content, enum tree_type t, uint32_t per
 	return a;
 }
 
-static void cs_add(enum change_kind kind, const char *path, const struct tree_attr *old,
-		   const struct tree_attr *new_, unsigned risk)
+/* Once for the group: the changeset every test reviews. */
+static int review_init(struct fixture *f)
 {
-	cs.changes = xrealloc(cs.changes, (cs.n + 1) * sizeof *cs.changes);
-	struct change *c = &cs.changes[cs.n++];
-	*c = (struct change){.kind = kind, .path = xstrdup(path), .risk = risk};
-	if (old) {
-		c->has_old = true;
-		c->old_attr = *old;
-	}
-	if (new_) {
-		c->has_new = true;
-		c->new_attr = *new_;
-	}
-}
-
-static int setup(void **state)
-{
-	(void)state;
-	const char *base = getenv("AIRLOCK_TEST_TMP") ?: "/tmp";
-	dir = xasprintf("%s/review-XXXXXX", base);
-	if (!mkdtemp(dir))
-		return -1;
-	_cleanup_free_ char *sp = xasprintf("%s/store", dir);
-	if (store_open(sp, STORE_CREATE, &st, &err) < 0)
-		return -1;
+	dir = f->dir;
+	st = f->s;
 	/* Sorted bytewise: the ESC name first. */
 	struct tree_attr evil = blob("hello \033[31mred\033[m \033]52;c;Zm9v\007\n", TREE_FILE, 0644);
-	cs_add(CHANGE_ADD, EVIL_NAME, NULL, &evil, 0);
+	cs_add(&cs, CHANGE_ADD, EVIL_NAME, NULL, &evil, 0);
 	const char *old = "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n";
 	const char *new_ = "1\nTWO\n3\n4\n5\nSIX\n7\n8\n9\n10\n";
 	struct tree_attr o = blob(old, TREE_FILE, 0644), n = blob(new_, TREE_FILE, 0644);
-	cs_add(CHANGE_MODIFY, "t", &o, &n, 0);
+	cs_add(&cs, CHANGE_MODIFY, "t", &o, &n, 0);
 	struct tree_attr l = blob("/etc", TREE_SYMLINK, 0777);
-	cs_add(CHANGE_ADD, "z", NULL, &l, RISK_SYMLINK | RISK_SYMLINK_ESCAPE);
+	cs_add(&cs, CHANGE_ADD, "z", NULL, &l, RISK_SYMLINK | RISK_SYMLINK_ESCAPE);
 	return 0;
 }
 
-static int teardown(void **state)
+static void review_fini(struct fixture *f)
 {
-	(void)state;
-	for (size_t i = 0; i < cs.n; i++)
-		free(cs.changes[i].path);
-	free(cs.changes);
-	store_free(st);
-	fs_rm_rf_at(AT_FDCWD, dir, NULL);
-	free(dir);
+	(void)f;
+	cs_release(&cs);
 	buf_release(&screen);
-	return 0;
 }
 
 /* Reads the master until want appears (or 5 s pass). */

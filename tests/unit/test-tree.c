@@ -18,57 +18,24 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/fsutil.h"
-#include "lib/macros.h"
-#include "lib/store.h"
 #include "lib/tree.h"
-#include "lib/xalloc.h"
 
-struct fixture {
-	char *dir;   /* scratch root */
-	char *store; /* dir/store */
-	char *src;   /* dir/src, a host directory to import */
-	struct store *s;
-};
+#define FIXTURE_NAME "tree"
+#define FIXTURE_FIELDS char *src; /* dir/src, a host directory to import */
+#define FIXTURE_INIT tree_init
+#define FIXTURE_FINI tree_fini
+#include "tests/unit/fixture.h"
 
-static int setup(void **state)
+static int tree_init(struct fixture *f)
 {
-	struct fixture *f = xcalloc(1, sizeof *f);
-	const char *base = getenv("AIRLOCK_TEST_TMP") ?: "/tmp";
-	f->dir = xasprintf("%s/tree-XXXXXX", base);
-	if (!mkdtemp(f->dir))
-		return -1;
-	f->store = xasprintf("%s/store", f->dir);
 	f->src = xasprintf("%s/src", f->dir);
-	if (mkdir(f->src, 0755) < 0)
-		return -1;
-	struct err err = {0};
-	if (store_open(f->store, STORE_CREATE, &f->s, &err) < 0) {
-		fprintf(stderr, "%s\n", err.msg);
-		return -1;
-	}
-	*state = f;
-	return 0;
+	return mkdir(f->src, 0755);
 }
 
-static int teardown(void **state)
+static void tree_fini(struct fixture *f)
 {
-	struct fixture *f = *state;
-	store_free(f->s);
-	fs_rm_rf_at(AT_FDCWD, f->dir, NULL);
-	free(f->dir);
-	free(f->store);
 	free(f->src);
-	free(f);
-	return 0;
 }
-
-#define OK(expr)                                                          \
-	do {                                                              \
-		int _r = (expr);                                          \
-		if (_r < 0)                                               \
-			fail_msg("%s: %d: %s", #expr, _r, err.msg);       \
-	} while (0)
 
 static struct digest blob(struct fixture *f, const char *s)
 {

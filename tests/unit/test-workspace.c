@@ -17,35 +17,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/fsutil.h"
-#include "lib/macros.h"
-#include "lib/store.h"
 #include "lib/tree.h"
-#include "lib/xalloc.h"
 #include "snapshot/workspace.h"
 
-struct fixture {
-	char *dir, *ws;
+#define FIXTURE_NAME "workspace"
+#define FIXTURE_FIELDS \
+	char *ws;      \
 	int wfd;
-	struct store *s;
-};
-
-#define OK(expr)                                                    \
-	do {                                                        \
-		int _r = (expr);                                    \
-		if (_r < 0)                                         \
-			fail_msg("%s: %d: %s", #expr, _r, err.msg); \
-	} while (0)
-
-static void put(int dfd, const char *name, const char *content, mode_t mode)
-{
-	int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
-	if (fd < 0)
-		fail_msg("create '%s': %s", name, strerror(errno));
-	assert_int_equal(fs_write_all(fd, content, strlen(content)), 0);
-	fchmod(fd, mode);
-	close(fd);
-}
+#define FIXTURE_INIT workspace_init
+#define FIXTURE_FINI workspace_fini
+#include "tests/unit/fixture.h"
 
 /* Lets the coarse clock move past every ctime written so far, so the next
  * snapshot's stamp is newer than all of them (no racy entries). */
@@ -54,17 +35,8 @@ static void settle(void)
 	nanosleep(&(struct timespec){0, 30 * 1000 * 1000}, NULL);
 }
 
-static int setup(void **state)
+static int workspace_init(struct fixture *f)
 {
-	struct fixture *f = xcalloc(1, sizeof *f);
-	const char *base = getenv("AIRLOCK_TEST_TMP") ?: "/tmp";
-	f->dir = xasprintf("%s/workspace-XXXXXX", base);
-	if (!mkdtemp(f->dir))
-		return -1;
-	_cleanup_free_ char *store = xasprintf("%s/store", f->dir);
-	struct err err = {0};
-	if (store_open(store, STORE_CREATE, &f->s, &err) < 0)
-		return -1;
 	f->ws = xasprintf("%s/ws", f->dir);
 	mkdir(f->ws, 0755);
 	f->wfd = open(f->ws, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -82,20 +54,13 @@ static int setup(void **state)
 		return -1;
 	mkfifoat(d, "fifo", 0644);
 	mkdirat(d, "emptydir", 0755);
-	*state = f;
 	return 0;
 }
 
-static int teardown(void **state)
+static void workspace_fini(struct fixture *f)
 {
-	struct fixture *f = *state;
 	close(f->wfd);
-	store_free(f->s);
-	fs_rm_rf_at(AT_FDCWD, f->dir, NULL);
-	free(f->dir);
 	free(f->ws);
-	free(f);
-	return 0;
 }
 
 static void expect_import(struct fixture *f, const struct digest *got)
