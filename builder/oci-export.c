@@ -481,7 +481,6 @@ static int write_outer(int fd, const char *path, struct blob *blobs, size_t nblo
 	return 0;
 }
 
-/* Creates a temp file beside path; *ret_dfd is its directory. */
 struct blobs {
 	struct blob b[5];
 	size_t n;
