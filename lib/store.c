@@ -61,11 +61,19 @@ char *store_default_path(const char *explicit_path)
 		return xstrdup("/var/lib/airlock");
 	if ((e = getenv("XDG_DATA_HOME")) && *e == '/')
 		return xasprintf("%s/airlock", e);
-	if (!(e = getenv("HOME")) || *e != '/') {
-		struct passwd *pw = getpwuid(geteuid());
-		e = pw ? pw->pw_dir : "/tmp";
-	}
-	return xasprintf("%s/.local/share/airlock", e);
+	if ((e = getenv("HOME")) && *e == '/')
+		return xasprintf("%s/.local/share/airlock", e);
+	/* /etc/passwd read directly, not through NSS: the run binary is
+	 * static, and a static glibc cannot load NSS modules. */
+	char *path = NULL;
+	FILE *f = fopen("/etc/passwd", "re");
+	struct passwd *pw;
+	while (f && !path && (pw = fgetpwent(f)))
+		if (pw->pw_uid == geteuid() && pw->pw_dir[0] == '/')
+			path = xasprintf("%s/.local/share/airlock", pw->pw_dir);
+	if (f)
+		fclose(f);
+	return path ? path : xstrdup("/tmp/.local/share/airlock");
 }
 
 void store_free(struct store *s)

@@ -229,6 +229,47 @@ static void test_kill_mid_write(void **state)
 	assert_int_equal(count, 0);
 }
 
+/* Where the store lives when nothing says: AIRLOCK_STORE, root's
+ * /var/lib/airlock, XDG_DATA_HOME, HOME, and without HOME the home in
+ * /etc/passwd (read directly: the run binary is static, no NSS). */
+static void test_default_path(void **state)
+{
+	(void)state;
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int bad = 0;
+		char *p;
+		setenv("AIRLOCK_STORE", "/s", 1);
+		bad |= strcmp(p = store_default_path(NULL), "/s") != 0;
+		free(p);
+		bad |= (strcmp(p = store_default_path("/x/y"), "/x/y") != 0) << 1;
+		free(p);
+		unsetenv("AIRLOCK_STORE");
+		bad |= (strcmp(p = store_default_path(NULL), "/var/lib/airlock") != 0) << 2;
+		free(p);
+		/* nobody: home /nonexistent in Debian's passwd */
+		if (setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0)
+			_exit(100);
+		setenv("XDG_DATA_HOME", "/xdg", 1);
+		bad |= (strcmp(p = store_default_path(NULL), "/xdg/airlock") != 0) << 3;
+		free(p);
+		unsetenv("XDG_DATA_HOME");
+		setenv("HOME", "/home/h", 1);
+		bad |= (strcmp(p = store_default_path(NULL), "/home/h/.local/share/airlock") != 0) << 4;
+		free(p);
+		unsetenv("HOME");
+		bad |= (strcmp(p = store_default_path(NULL), "/nonexistent/.local/share/airlock") != 0)
+		       << 5;
+		free(p);
+		_exit(bad);
+	}
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -239,6 +280,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_corruption_detected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill_mid_write, setup, teardown),
+		cmocka_unit_test(test_default_path),
 	};
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }
