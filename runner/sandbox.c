@@ -21,7 +21,6 @@
 #include <linux/sched.h>
 #include <linux/seccomp.h>
 #include <poll.h>
-#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -570,16 +569,8 @@ long sbx_clone(unsigned long flags, int cgroup_fd, bool *ret_into)
 struct sandbox_tail {
 	pid_t pid;
 	struct sbx_cgroups cg;
-	bool cg_left;   /* pid 1 left them (cg.vacated, which their release resets) */
-	bool releasing; /* a thread removes the cgroups meanwhile */
-	pthread_t releaser;
+	bool cg_left; /* pid 1 left them (cg.vacated, which their release resets) */
 };
-
-static void *release_cgroups(void *arg)
-{
-	sbx_cgroups_release(arg);
-	return NULL;
-}
 
 int sandbox_run_deferred(const struct sandbox_config *cfg,
 			 int (*capture)(int upper_root_dfd, int upper_ws_dfd, void *userdata,
@@ -619,10 +610,10 @@ int sandbox_run_deferred(const struct sandbox_config *cfg,
 		t->cg = s.cg;
 		t->cg_left = s.cg.vacated;
 
-		/* Already empty: removed while the caller writes its record. No
-		 * clone of ours follows, so a thread is safe here. */
+		/* Already empty: pooled or removed now, a few renames (a thread
+		 * to overlap them with the record cost more than they do). */
 		if (t->cg_left)
-			t->releasing = pthread_create(&t->releaser, NULL, release_cgroups, &t->cg) == 0;
+			sbx_cgroups_release(&t->cg);
 		s.pid = -1;
 		memset(&s.cg, 0, sizeof s.cg);
 		*ret_tail = t;
@@ -646,10 +637,7 @@ void sandbox_tail_finish(struct sandbox_tail *t, bool reap)
 {
 	if (!t)
 		return;
-	/* Empty already if pid 1 left them (released by the thread, or
-	 * below); else once it is gone. */
-	if (t->releasing)
-		pthread_join(t->releaser, NULL);
+	/* Released already if pid 1 left them; else once it is gone. */
 	if (t->pid > 0)
 		while (waitpid(t->pid, NULL, reap || !t->cg_left ? 0 : WNOHANG) < 0 && errno == EINTR)
 			;
