@@ -293,7 +293,12 @@ int store_put(struct store *s, const void *data, size_t len, struct digest *ret,
 	int r = store_writer_new(s, &w, err);
 	if (r < 0)
 		return r;
-	/* Feed in fixed slices so the frame is the same as a streamed put. */
+	/* The exact size sizes zstd's tables and window to it: a run record
+	 * then needs a few KiB of compressor state, not a MiB to fault in and
+	 * unmap, and its readers a window as small. Deterministic: the frame
+	 * still depends on the bytes alone. */
+	if (len && ZSTD_isError(ZSTD_CCtx_setPledgedSrcSize(w->cctx, len)))
+		return err_set(err, -EIO, "store: zstd: cannot set the size");
 	const char *p = data;
 	while (len > 0) {
 		size_t n = len < 131072 ? len : 131072;
