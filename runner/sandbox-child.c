@@ -209,17 +209,22 @@ static int setup_proc(int rootfd, struct err *err)
 		if (r < 0)
 			return err_prefix(err, "mask /proc/%s", proc_masked[i]);
 	}
+	/* Read-only copies over themselves, made read-only while detached:
+	 * three calls each, no path to resolve again after the bind. */
 	for (size_t i = 0; i < ARRAY_SIZE(proc_readonly); i++) {
-		_cleanup_close_ int fd = openat(pfd, proc_readonly[i], O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		char p[32];
-		if (mount(fdpath(p, fd), p, NULL, MS_BIND | MS_REC, NULL) < 0)
+		_cleanup_close_ int fd = open_tree(pfd, proc_readonly[i],
+						   OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+							   AT_RECURSIVE | AT_SYMLINK_NOFOLLOW);
+		if (fd < 0) {
+			if (errno == ENOENT)
+				continue;
 			return err_errno(err, "bind /proc/%s", proc_readonly[i]);
-		char dst[64];
-		snprintf(dst, sizeof dst, "/proc/%s", proc_readonly[i]);
-		if ((r = make_readonly(rootfd, dst, err)) < 0)
-			return r;
+		}
+		struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
+		if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &ro, sizeof ro) < 0)
+			return err_errno(err, "make /proc/%s read-only", proc_readonly[i]);
+		if (move_mount(fd, "", pfd, proc_readonly[i], MOVE_MOUNT_F_EMPTY_PATH) < 0)
+			return err_errno(err, "mount /proc/%s read-only", proc_readonly[i]);
 	}
 	return 0;
 }

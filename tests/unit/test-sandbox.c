@@ -739,6 +739,33 @@ static void test_proc_masked(void **state)
 	assert_string_equal(o.out, "0\n0\n0\n");
 }
 
+/* /proc/sys, /proc/bus, /proc/fs and /proc/irq are read-only mounts, also
+ * for a RUN step, root of its user namespace with capabilities, for which
+ * the uts namespace's hostname sysctl would otherwise be writable. */
+static void test_proc_readonly(void **state)
+{
+	(void)state;
+	NEED_USERNS();
+	char *argv[] = {"sh", "-c",
+			"echo x > /proc/sys/kernel/hostname 2>/dev/null && echo wrote;"
+			"for d in sys bus fs irq; do"
+			"  awk -v m=/proc/$d '$5 == m { split($6, o, \",\"); print m, o[1] }'"
+			"  /proc/self/mountinfo; done",
+			NULL};
+	struct sandbox_config cfg;
+	base_cfg(&cfg, argv);
+	cfg.build_mode = true;
+	cfg.uid = cfg.gid = 0;
+	struct outcome o;
+	run_cfg(&cfg, 0, &o);
+	ASSERT_RAN(&o);
+	assert_null(strstr(o.out, "wrote"));
+	assert_non_null(strstr(o.out, "/proc/sys ro\n"));
+	assert_non_null(strstr(o.out, "/proc/fs ro\n"));
+	assert_non_null(strstr(o.out, "/proc/irq ro\n"));
+	assert_null(strstr(o.out, " rw"));
+}
+
 static void test_pids_limit(void **state)
 {
 	(void)state;
@@ -1034,6 +1061,7 @@ int main(int argc, char **argv)
 		return hostile_main(argc, argv);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_builtin_filter_is_the_profile),
+		cmocka_unit_test(test_proc_readonly),
 		cmocka_unit_test(test_cgroup_v2_self_join),
 		cmocka_unit_test(test_basic),
 		cmocka_unit_test(test_exit_codes),
