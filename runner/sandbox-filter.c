@@ -109,10 +109,10 @@ static const uint64_t ns_flags[] = {CLONE_NEWNS,   CLONE_NEWUTS, CLONE_NEWIPC,  
 				    CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP};
 
 /* ioctl: TIOCSTI pushes input into a terminal, TIOCLINUX can too
- * (CVE-2017-5226, CVE-2023-1523). Compared as whole 64-bit values, which
- * is what libseccomp made of SCMP_A1_32 rules (the macro only casts the
- * value). The kernel reads the command as 32 bits, so a command with high
- * bits set is not refused. */
+ * (CVE-2017-5226, CVE-2023-1523). The kernel reads the command as 32 bits,
+ * so only the low half is compared: with a 64-bit comparison, 1<<32 |
+ * TIOCSTI passes and still runs TIOCSTI. (libseccomp's SCMP_A1_32 does
+ * not help: it only casts the value and compares both halves.) */
 static const uint64_t tty_push[] = {TIOCSTI, TIOCLINUX};
 
 static const struct sbx_arg_rule rules[] = {
@@ -120,7 +120,7 @@ static const struct sbx_arg_rule rules[] = {
 	 SBX_ACT_ERRNO(ENOSYS)},
 	{"clone", 0, SBX_CMP_ANY_BIT, ns_flags, ARRAY_SIZE(ns_flags), SBX_ACT_ERRNO(EPERM),
 	 SBX_ACT_ALLOW},
-	{"ioctl", 1, SBX_CMP_EQ, tty_push, ARRAY_SIZE(tty_push), SBX_ACT_ERRNO(EPERM),
+	{"ioctl", 1, SBX_CMP_EQ32, tty_push, ARRAY_SIZE(tty_push), SBX_ACT_ERRNO(EPERM),
 	 SBX_ACT_ALLOW},
 };
 /* clone3 is deliberately on no list: the default ENOSYS applies. */
@@ -152,8 +152,10 @@ void sbx_profile_get(bool build_mode, struct sbx_profile *ret)
 _Static_assert(SBX_ACT_ALLOW == SCMP_ACT_ALLOW && SBX_ACT_ERRNO(1) == SCMP_ACT_ERRNO(1),
 	       "libseccomp and the kernel encode actions alike");
 
-/* The most values an SBX_CMP_EQ rule may leave between its smallest and
- * largest when `otherwise` needs rules of its own (see add_arg_rule). */
+/* The most values a rule may have, and an SBX_CMP_EQ rule may leave
+ * between its smallest and largest when `otherwise` needs rules of its
+ * own (see add_arg_rule). */
+#define SBX_VALUES_MAX 64
 #define SBX_EQ_GAP_MAX 64
 
 static int add(scmp_filter_ctx ctx, uint32_t action, const char *name, unsigned n,
@@ -174,6 +176,36 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Adds a rule giving act to every argument whose low 32 bits are none of
+ * v[0..n) (sorted, distinct, below 2^32, n >= 1), all sharing the bits
+ * above `bit` with prefix: walking the values' binary trie down from bit
+ * 31, each branch no value takes is one class of numbers, one masked
+ * comparison. At most 32 rules per value. */
+static int add_eq32_complement(scmp_filter_ctx ctx, const struct sbx_arg_rule *a, uint32_t act,
+			       const uint64_t *v, size_t n, unsigned bit, uint32_t prefix,
+			       struct err *err)
+{
+	uint32_t b = UINT32_C(1) << bit, mask = UINT32_MAX << bit;
+	size_t zeros = 0;
+	while (zeros < n && !(v[zeros] & b))
+		zeros++;
+	for (int side = 0; side <= 1; side++) {
+		const uint64_t *sub = side ? v + zeros : v;
+		size_t n_sub = side ? n - zeros : zeros;
+		uint32_t p = prefix | (side ? b : 0);
+		int r = 0;
+		if (n_sub == 0) {
+			struct scmp_arg_cmp c = SCMP_CMP(a->arg, SCMP_CMP_MASKED_EQ, mask, p);
+			r = add(ctx, act, a->name, 1, &c, err);
+		} else if (bit > 0) {
+			r = add_eq32_complement(ctx, a, act, sub, n_sub, bit - 1, p, err);
+		}
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 /* libseccomp lets an unconditional rule swallow conditional rules of
  * another action and compares an argument once per rule, so `otherwise`,
  * unless it is the default, becomes rules that cover exactly the
@@ -183,48 +215,62 @@ static int add_arg_rule(scmp_filter_ctx ctx, uint32_t def, const struct sbx_arg_
 			struct err *err)
 {
 	int r;
-	if (a->n == 0 || a->n > SBX_EQ_GAP_MAX || a->arg > 5 || a->match == a->otherwise)
+	if (a->n == 0 || a->n > SBX_VALUES_MAX || a->arg > 5 || a->match == a->otherwise)
 		return err_set(err, -EINVAL, "seccomp rule for %s: malformed", a->name);
+	uint64_t v[SBX_VALUES_MAX];
+	memcpy(v, a->values, a->n * sizeof *v);
+	qsort(v, a->n, sizeof *v, cmp_u64);
+	size_t n = 0;
+	for (size_t i = 0; i < a->n; i++) {
+		if (a->cmp != SBX_CMP_EQ && v[i] >> 32)
+			return err_set(err, -EINVAL, "seccomp rule for %s: value above 32 bits",
+				       a->name);
+		if (n == 0 || v[i] != v[n - 1])
+			v[n++] = v[i];
+	}
+
 	if (a->otherwise != def && a->cmp == SBX_CMP_ANY_BIT) {
 		uint64_t mask = 0;
-		for (size_t i = 0; i < a->n; i++)
-			mask |= a->values[i];
+		for (size_t i = 0; i < n; i++)
+			mask |= v[i];
 		struct scmp_arg_cmp c = SCMP_CMP(a->arg, SCMP_CMP_MASKED_EQ, mask, 0);
 		if ((r = add(ctx, a->otherwise, a->name, 1, &c, err)) < 0)
 			return r;
+	} else if (a->otherwise != def && a->cmp == SBX_CMP_EQ32) {
+		if ((r = add_eq32_complement(ctx, a, a->otherwise, v, n, 31, 0, err)) < 0)
+			return r;
 	} else if (a->otherwise != def) {
-		uint64_t v[SBX_EQ_GAP_MAX];
-		memcpy(v, a->values, a->n * sizeof *v);
-		qsort(v, a->n, sizeof *v, cmp_u64);
-		if (v[a->n - 1] - v[0] >= SBX_EQ_GAP_MAX)
+		if (v[n - 1] - v[0] >= SBX_EQ_GAP_MAX)
 			return err_set(err, -E2BIG, "seccomp rule for %s: values too far apart",
 				       a->name);
 		struct scmp_arg_cmp c[2 + SBX_EQ_GAP_MAX];
-		unsigned n = 0;
+		unsigned k = 0;
 		if (v[0] > 0)
-			c[n++] = SCMP_CMP(a->arg, SCMP_CMP_LT, v[0]);
-		if (v[a->n - 1] < UINT64_MAX)
-			c[n++] = SCMP_CMP(a->arg, SCMP_CMP_GT, v[a->n - 1]);
-		for (size_t i = 0; i + 1 < a->n; i++)
+			c[k++] = SCMP_CMP(a->arg, SCMP_CMP_LT, v[0]);
+		if (v[n - 1] < UINT64_MAX)
+			c[k++] = SCMP_CMP(a->arg, SCMP_CMP_GT, v[n - 1]);
+		for (size_t i = 0; i + 1 < n; i++)
 			for (uint64_t x = v[i] + 1; x < v[i + 1]; x++)
-				c[n++] = SCMP_CMP(a->arg, SCMP_CMP_EQ, x);
-		for (unsigned i = 0; i < n; i++)
+				c[k++] = SCMP_CMP(a->arg, SCMP_CMP_EQ, x);
+		for (unsigned i = 0; i < k; i++)
 			if ((r = add(ctx, a->otherwise, a->name, 1, &c[i], err)) < 0)
 				return r;
 	}
 	for (size_t i = 0; i < a->n; i++) {
-		if (a->cmp == SBX_CMP_EQ) {
-			struct scmp_arg_cmp c = SCMP_CMP(a->arg, SCMP_CMP_EQ, a->values[i]);
+		uint64_t x = a->values[i];
+		if (a->cmp != SBX_CMP_ANY_BIT) {
+			/* A mask of the low half leaves the high half out. */
+			struct scmp_arg_cmp c =
+				a->cmp == SBX_CMP_EQ ? SCMP_CMP(a->arg, SCMP_CMP_EQ, x)
+						     : SCMP_CMP(a->arg, SCMP_CMP_MASKED_EQ, UINT32_MAX, x);
 			if ((r = add(ctx, a->match, a->name, 1, &c, err)) < 0)
 				return r;
 			continue;
 		}
-		if (a->values[i] >> 32)
-			return err_set(err, -EINVAL, "seccomp rule for %s: bit above 31", a->name);
 		for (unsigned b = 0; b < 32; b++) {
 			uint64_t bit = UINT64_C(1) << b;
 			struct scmp_arg_cmp c = SCMP_CMP(a->arg, SCMP_CMP_MASKED_EQ, bit, bit);
-			if ((a->values[i] & bit) && (r = add(ctx, a->match, a->name, 1, &c, err)) < 0)
+			if ((x & bit) && (r = add(ctx, a->match, a->name, 1, &c, err)) < 0)
 				return r;
 		}
 	}

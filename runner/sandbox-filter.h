@@ -33,6 +33,11 @@ struct sbx_name_list {
 enum sbx_cmp {
 	/* The whole 64-bit argument equals a value. */
 	SBX_CMP_EQ,
+	/* The argument's low 32 bits equal a value (each below 2^32); the
+	 * high half is not looked at. For arguments the kernel reads as 32
+	 * bits: a 64-bit comparison would let a caller set high bits the
+	 * kernel then drops. */
+	SBX_CMP_EQ32,
 	/* The argument's low 32 bits have a bit set that a value has (each
 	 * value below 2^32; the high half is not looked at). */
 	SBX_CMP_ANY_BIT,

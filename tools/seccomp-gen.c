@@ -181,15 +181,23 @@ static int emit_arg_rule(struct gen *g, const struct sbx_arg_rule *a, size_t *re
 		*ret_label = emit(g, BPF_LD | BPF_W | BPF_ABS, 0, 0, arg_lo(a->arg));
 		return 0;
 	}
+	uint64_t v[VALUES_MAX];
+	memcpy(v, a->values, a->n * sizeof *v);
+	size_t n = sort_unique(v, a->n);
+	if (a->cmp == SBX_CMP_EQ32) {
+		if (v[n - 1] >> 32)
+			return err_set(err, -EINVAL, "seccomp rule for %s: value above 32 bits",
+				       a->name);
+		*ret_label = emit_chain(g, arg_lo(a->arg), v, n, match, otherwise).near;
+		return 0;
+	}
 	if (a->cmp != SBX_CMP_EQ)
 		return err_set(err, -EINVAL, "seccomp rule for %s: unknown comparison", a->name);
 
 	/* A 64-bit comparison: values grouped by their high half, "ld hi;
 	 * jeq H1 -> group 1; jeq H2 -> group 2; ...; else otherwise", each
 	 * group a chain over the low halves of its values. */
-	uint64_t v[VALUES_MAX];
-	memcpy(v, a->values, a->n * sizeof *v);
-	size_t n = sort_unique(v, a->n), start[VALUES_MAX + 1], n_groups = 0;
+	size_t start[VALUES_MAX + 1], n_groups = 0;
 	for (size_t i = 0; i < n; i++)
 		if (i == 0 || v[i] >> 32 != v[i - 1] >> 32)
 			start[n_groups++] = i;

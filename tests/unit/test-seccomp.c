@@ -509,6 +509,10 @@ static void test_profile_decisions(void **state)
 		EXPECT(allow, x86, SYS_ioctl, 0, TIOCGWINSZ);
 		EXPECT(allow, x86, SYS_ioctl, 0, TIOCSTI - 1);
 		EXPECT(allow, x86, SYS_ioctl, 0, TIOCLINUX + 1);
+		/* The kernel reads the command as 32 bits. */
+		EXPECT(eperm, x86, SYS_ioctl, 0, (UINT64_C(1) << 32) | TIOCSTI);
+		EXPECT(eperm, x86, SYS_ioctl, 0, (UINT64_C(0xffffffff) << 32) | TIOCLINUX);
+		EXPECT(allow, x86, SYS_ioctl, 0, (UINT64_C(0xffffffff) << 32) | TCGETS);
 		EXPECT(allow, x86, SYS_personality, 0xffffffff, 0);
 		EXPECT(allow, x86, SYS_personality, PER_LINUX32, 0);
 		EXPECT(enosys, x86, SYS_personality, READ_IMPLIES_EXEC, 0);
@@ -555,6 +559,7 @@ static int loaded_checks(bool build_mode)
 	/* The filter answers before the kernel looks at the fd. */
 	FAILS_WITH(ioctl(-1, TIOCSTI, &c), EPERM);
 	FAILS_WITH(ioctl(-1, TIOCLINUX, &c), EPERM);
+	FAILS_WITH(syscall(SYS_ioctl, -1, (UINT64_C(1) << 32) | TIOCSTI, &c), EPERM);
 	FAILS_WITH(ioctl(-1, TCGETS, &c), EBADF);
 	FAILS_WITH(syscall(X32_BIT | SYS_getpid), EPERM);
 	CHECK(personality(0xffffffff) >= 0);
