@@ -13,14 +13,21 @@
  *    cross-process memory) fail with EPERM so tools report "not permitted".
  *  - Every non-native ABI (i386 via int 0x80, x32) fails with EPERM: a
  *    filter written for x86_64 numbers would otherwise be bypassed by the
- *    other table (libseccomp checks the arch and the x32 bit).
+ *    other table (both compilers check the arch and the x32 bit).
+ *
+ * The profile is data (name lists and argument rules) with two compilers:
+ * libseccomp (sbx_filter_new, here), the reference the unit tests hold
+ * the embedded program to, and tools/seccomp-gen.c, which writes that
+ * program as a tree over ranges of syscall numbers, a fifth of
+ * libseccomp's length, because every run pays the kernel to load it.
  */
 #include <errno.h>
 #include <linux/filter.h>
 #include <linux/sched.h>
 #include <sched.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
-
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -92,9 +99,64 @@ static const char *const denied_eperm[] = {
 	"vm86old", "modify_ldt", "migrate_pages", "move_pages",
 };
 
-#define NS_FLAGS                                                                       \
-	(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID |    \
-	 CLONE_NEWNET | CLONE_NEWCGROUP)
+/* personality: only the values Docker allows (Linux, PER_LINUX32,
+ * UNAME26, query); READ_IMPLIES_EXEC and friends get ENOSYS. */
+static const uint64_t personalities[] = {0x0, 0x8, 0x20000, 0x20008, 0xffffffff};
+
+/* clone: allowed without namespace flags; each namespace flag EPERM.
+ * (On s390 the flags are the second argument; x86_64/arm64 first.) */
+static const uint64_t ns_flags[] = {CLONE_NEWNS,   CLONE_NEWUTS, CLONE_NEWIPC,   CLONE_NEWUSER,
+				    CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP};
+
+/* ioctl: TIOCSTI pushes input into a terminal, TIOCLINUX can too
+ * (CVE-2017-5226, CVE-2023-1523). The kernel reads the command as 32 bits,
+ * so only the low half is compared: with a 64-bit comparison, 1<<32 |
+ * TIOCSTI passes and still runs TIOCSTI. (libseccomp's SCMP_A1_32 does
+ * not help: it only casts the value and compares both halves.) */
+static const uint64_t tty_push[] = {TIOCSTI, TIOCLINUX};
+
+static const struct sbx_arg_rule rules[] = {
+	{"personality", 0, SBX_CMP_EQ, personalities, ARRAY_SIZE(personalities), SBX_ACT_ALLOW,
+	 SBX_ACT_ERRNO(ENOSYS)},
+	{"clone", 0, SBX_CMP_ANY_BIT, ns_flags, ARRAY_SIZE(ns_flags), SBX_ACT_ERRNO(EPERM),
+	 SBX_ACT_ALLOW},
+	{"ioctl", 1, SBX_CMP_EQ32, tty_push, ARRAY_SIZE(tty_push), SBX_ACT_ERRNO(EPERM),
+	 SBX_ACT_ALLOW},
+};
+/* clone3 is deliberately on no list: the default ENOSYS applies. */
+
+#define LIST(act, a) {act, a, ARRAY_SIZE(a)}
+static const struct sbx_name_list lists_agent[] = {
+	LIST(SBX_ACT_ALLOW, allowed),
+	LIST(SBX_ACT_ERRNO(EPERM), denied_eperm),
+};
+static const struct sbx_name_list lists_build[] = {
+	LIST(SBX_ACT_ALLOW, allowed),
+	LIST(SBX_ACT_ALLOW, allowed_build),
+	LIST(SBX_ACT_ERRNO(EPERM), denied_eperm),
+};
+#undef LIST
+
+void sbx_profile_get(bool build_mode, struct sbx_profile *ret)
+{
+	*ret = (struct sbx_profile){
+		.def = SBX_ACT_ERRNO(ENOSYS),
+		.bad_arch = SBX_ACT_ERRNO(EPERM),
+		.lists = build_mode ? lists_build : lists_agent,
+		.n_lists = build_mode ? ARRAY_SIZE(lists_build) : ARRAY_SIZE(lists_agent),
+		.rules = rules,
+		.n_rules = ARRAY_SIZE(rules),
+	};
+}
+
+_Static_assert(SBX_ACT_ALLOW == SCMP_ACT_ALLOW && SBX_ACT_ERRNO(1) == SCMP_ACT_ERRNO(1),
+	       "libseccomp and the kernel encode actions alike");
+
+/* The most values a rule may have, and an SBX_CMP_EQ rule may leave
+ * between its smallest and largest when `otherwise` needs rules of its
+ * own (see add_arg_rule). */
+#define SBX_VALUES_MAX 64
+#define SBX_EQ_GAP_MAX 64
 
 static int add(scmp_filter_ctx ctx, uint32_t action, const char *name, unsigned n,
 	       const struct scmp_arg_cmp *args, struct err *err)
@@ -108,92 +170,140 @@ static int add(scmp_filter_ctx ctx, uint32_t action, const char *name, unsigned 
 	return 0;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Adds a rule giving act to every argument whose low 32 bits are none of
+ * v[0..n) (sorted, distinct, below 2^32, n >= 1), all sharing the bits
+ * above `bit` with prefix: walking the values' binary trie down from bit
+ * 31, each branch no value takes is one class of numbers, one masked
+ * comparison. At most 32 rules per value. */
+static int add_eq32_complement(scmp_filter_ctx ctx, const struct sbx_arg_rule *a, uint32_t act,
+			       const uint64_t *v, size_t n, unsigned bit, uint32_t prefix,
+			       struct err *err)
+{
+	uint32_t b = UINT32_C(1) << bit, mask = UINT32_MAX << bit;
+	size_t zeros = 0;
+	while (zeros < n && !(v[zeros] & b))
+		zeros++;
+	for (int side = 0; side <= 1; side++) {
+		const uint64_t *sub = side ? v + zeros : v;
+		size_t n_sub = side ? n - zeros : zeros;
+		uint32_t p = prefix | (side ? b : 0);
+		int r = 0;
+		if (n_sub == 0) {
+			struct scmp_arg_cmp c = SCMP_CMP(a->arg, SCMP_CMP_MASKED_EQ, mask, p);
+			r = add(ctx, act, a->name, 1, &c, err);
+		} else if (bit > 0) {
+			r = add_eq32_complement(ctx, a, act, sub, n_sub, bit - 1, p, err);
+		}
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* libseccomp lets an unconditional rule swallow conditional rules of
+ * another action and compares an argument once per rule, so `otherwise`,
+ * unless it is the default, becomes rules that cover exactly the
+ * arguments that match no value; then one rule per value (per bit for
+ * SBX_CMP_ANY_BIT) gives `match`. */
+static int add_arg_rule(scmp_filter_ctx ctx, uint32_t def, const struct sbx_arg_rule *a,
+			struct err *err)
+{
+	int r;
+	if (a->n == 0 || a->n > SBX_VALUES_MAX || a->arg > 5 || a->match == a->otherwise)
+		return err_set(err, -EINVAL, "seccomp rule for %s: malformed", a->name);
+	uint64_t v[SBX_VALUES_MAX];
+	memcpy(v, a->values, a->n * sizeof *v);
+	qsort(v, a->n, sizeof *v, cmp_u64);
+	size_t n = 0;
+	for (size_t i = 0; i < a->n; i++) {
+		if (a->cmp != SBX_CMP_EQ && v[i] >> 32)
+			return err_set(err, -EINVAL, "seccomp rule for %s: value above 32 bits",
+				       a->name);
+		if (n == 0 || v[i] != v[n - 1])
+			v[n++] = v[i];
+	}
+
+	if (a->otherwise != def && a->cmp == SBX_CMP_ANY_BIT) {
+		uint64_t mask = 0;
+		for (size_t i = 0; i < n; i++)
+			mask |= v[i];
+		struct scmp_arg_cmp c = SCMP_CMP(a->arg, SCMP_CMP_MASKED_EQ, mask, 0);
+		if ((r = add(ctx, a->otherwise, a->name, 1, &c, err)) < 0)
+			return r;
+	} else if (a->otherwise != def && a->cmp == SBX_CMP_EQ32) {
+		if ((r = add_eq32_complement(ctx, a, a->otherwise, v, n, 31, 0, err)) < 0)
+			return r;
+	} else if (a->otherwise != def) {
+		if (v[n - 1] - v[0] >= SBX_EQ_GAP_MAX)
+			return err_set(err, -E2BIG, "seccomp rule for %s: values too far apart",
+				       a->name);
+		struct scmp_arg_cmp c[2 + SBX_EQ_GAP_MAX];
+		unsigned k = 0;
+		if (v[0] > 0)
+			c[k++] = SCMP_CMP(a->arg, SCMP_CMP_LT, v[0]);
+		if (v[n - 1] < UINT64_MAX)
+			c[k++] = SCMP_CMP(a->arg, SCMP_CMP_GT, v[n - 1]);
+		for (size_t i = 0; i + 1 < n; i++)
+			for (uint64_t x = v[i] + 1; x < v[i + 1]; x++)
+				c[k++] = SCMP_CMP(a->arg, SCMP_CMP_EQ, x);
+		for (unsigned i = 0; i < k; i++)
+			if ((r = add(ctx, a->otherwise, a->name, 1, &c[i], err)) < 0)
+				return r;
+	}
+	for (size_t i = 0; i < a->n; i++) {
+		uint64_t x = a->values[i];
+		if (a->cmp != SBX_CMP_ANY_BIT) {
+			/* A mask of the low half leaves the high half out. */
+			struct scmp_arg_cmp c =
+				a->cmp == SBX_CMP_EQ ? SCMP_CMP(a->arg, SCMP_CMP_EQ, x)
+						     : SCMP_CMP(a->arg, SCMP_CMP_MASKED_EQ, UINT32_MAX, x);
+			if ((r = add(ctx, a->match, a->name, 1, &c, err)) < 0)
+				return r;
+			continue;
+		}
+		for (unsigned b = 0; b < 32; b++) {
+			uint64_t bit = UINT64_C(1) << b;
+			struct scmp_arg_cmp c = SCMP_CMP(a->arg, SCMP_CMP_MASKED_EQ, bit, bit);
+			if ((x & bit) && (r = add(ctx, a->match, a->name, 1, &c, err)) < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
 int sbx_filter_new(bool build_mode, scmp_filter_ctx *ret_ctx, struct err *err)
 {
-	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(ENOSYS));
+	struct sbx_profile p;
+	sbx_profile_get(build_mode, &p);
+	scmp_filter_ctx ctx = seccomp_init(p.def);
 	if (!ctx)
 		return err_set(err, -ENOMEM, "seccomp_init failed");
-	int r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_ERRNO(EPERM));
+	int r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, p.bad_arch);
 	if (r < 0) {
 		err_code(err, r, "seccomp: bad-arch action");
 		goto fail;
 	}
 	/* We set no_new_privs ourselves, visibly, before loading. */
 	seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
-	/* A binary tree over syscall numbers, not a linear list: the kernel
-	 * evaluates the program for every syscall number when it loads it (to
-	 * cache the always-allowed ones), and this halves that load time. */
+	/* A binary tree over syscall numbers, not a linear list: the closest
+	 * libseccomp comes to the program seccomp-gen writes. */
 	if ((r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2)) < 0) {
 		err_code(err, r, "seccomp: binary tree optimization");
 		goto fail;
 	}
-
-	for (size_t i = 0; i < ARRAY_SIZE(allowed); i++)
-		if ((r = add(ctx, SCMP_ACT_ALLOW, allowed[i], 0, NULL, err)) < 0)
-			goto fail;
-	if (build_mode)
-		for (size_t i = 0; i < ARRAY_SIZE(allowed_build); i++)
-			if ((r = add(ctx, SCMP_ACT_ALLOW, allowed_build[i], 0, NULL, err)) < 0)
+	for (size_t l = 0; l < p.n_lists; l++)
+		for (size_t i = 0; i < p.lists[l].n; i++)
+			if ((r = add(ctx, p.lists[l].action, p.lists[l].names[i], 0, NULL, err)) < 0)
 				goto fail;
-	for (size_t i = 0; i < ARRAY_SIZE(denied_eperm); i++)
-		if ((r = add(ctx, SCMP_ACT_ERRNO(EPERM), denied_eperm[i], 0, NULL, err)) < 0)
+	for (size_t i = 0; i < p.n_rules; i++)
+		if ((r = add_arg_rule(ctx, p.def, &p.rules[i], err)) < 0)
 			goto fail;
-
-	/* personality: only the values Docker allows (Linux, PER_LINUX32,
-	 * UNAME26, query); READ_IMPLIES_EXEC and friends get ENOSYS. */
-	static const unsigned long pers[] = {0x0, 0x8, 0x20000, 0x20008, 0xffffffff};
-	for (size_t i = 0; i < ARRAY_SIZE(pers); i++) {
-		struct scmp_arg_cmp a = SCMP_A0(SCMP_CMP_EQ, pers[i]);
-		r = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, SCMP_SYS(personality), 1, &a);
-		if (r < 0 && r != -EEXIST) {
-			err_code(err, r, "seccomp rule for personality");
-			goto fail;
-		}
-	}
-
-	/* clone: allowed without namespace flags; each namespace flag EPERM.
-	 * (On s390 the flags are the second argument; x86_64/arm64 first.) */
-	{
-		struct scmp_arg_cmp a = SCMP_A0(SCMP_CMP_MASKED_EQ, NS_FLAGS, 0);
-		if ((r = add(ctx, SCMP_ACT_ALLOW, "clone", 1, &a, err)) < 0)
-			goto fail;
-		static const unsigned long nsf[] = {CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC,
-						    CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET,
-						    CLONE_NEWCGROUP};
-		for (size_t i = 0; i < ARRAY_SIZE(nsf); i++) {
-			struct scmp_arg_cmp b = SCMP_A0(SCMP_CMP_MASKED_EQ, nsf[i], nsf[i]);
-			if ((r = add(ctx, SCMP_ACT_ERRNO(EPERM), "clone", 1, &b, err)) < 0)
-				goto fail;
-		}
-	}
-	/* clone3 is deliberately on no list: the default ENOSYS applies
-	 * (libseccomp refuses a rule equal to the default action). */
-
-	/* ioctl: TIOCSTI pushes input into a terminal, TIOCLINUX can too
-	 * (CVE-2017-5226, CVE-2023-1523). The kernel truncates the command to
-	 * 32 bits, so only the low half is compared (a 64-bit compare is
-	 * bypassed by setting high bits). libseccomp lets an unconditional
-	 * allow swallow conditional denies, so the allow rules are written to
-	 * cover everything except the two commands. */
-	{
-		static const struct scmp_arg_cmp allow_ranges[] = {
-			SCMP_A1_32(SCMP_CMP_LT, TIOCSTI),
-			SCMP_A1_32(SCMP_CMP_GT, TIOCLINUX),
-		};
-		for (size_t i = 0; i < ARRAY_SIZE(allow_ranges); i++)
-			if ((r = add(ctx, SCMP_ACT_ALLOW, "ioctl", 1, &allow_ranges[i], err)) < 0)
-				goto fail;
-		for (unsigned long v = TIOCSTI + 1; v < TIOCLINUX; v++) {
-			struct scmp_arg_cmp a = SCMP_A1_32(SCMP_CMP_EQ, v);
-			if ((r = add(ctx, SCMP_ACT_ALLOW, "ioctl", 1, &a, err)) < 0)
-				goto fail;
-		}
-		struct scmp_arg_cmp a = SCMP_A1_32(SCMP_CMP_EQ, TIOCSTI);
-		struct scmp_arg_cmp b = SCMP_A1_32(SCMP_CMP_EQ, TIOCLINUX);
-		if ((r = add(ctx, SCMP_ACT_ERRNO(EPERM), "ioctl", 1, &a, err)) < 0 ||
-		    (r = add(ctx, SCMP_ACT_ERRNO(EPERM), "ioctl", 1, &b, err)) < 0)
-			goto fail;
-	}
 	*ret_ctx = ctx;
 	return 0;
 fail:

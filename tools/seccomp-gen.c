@@ -1,21 +1,354 @@
 /* seccomp-gen: compiles the sandbox's seccomp profile (runner/
- * sandbox-filter.c) with libseccomp, at build time, into a C header of two
- * BPF programs (agents and RUN steps) that sandbox-bpf.c embeds. The
- * programs are for the architecture this runs on, which is the one airlock
- * is built for (native builds only). */
+ * sandbox-filter.c) at build time into a C header of two BPF programs
+ * (agents and RUN steps) that sandbox-bpf.c embeds.
+ *
+ * Every run loads its program, and the kernel's price grows with the
+ * program: it converts it to eBPF, JITs it, and emulates it for every
+ * syscall number of both ABIs to cache the always-allowed ones
+ * (seccomp_cache_prepare). libseccomp compiles one comparison per syscall
+ * (about 500 instructions). Most of the profile is runs of consecutive
+ * syscall numbers with one action, so this compiler writes a balanced tree
+ * of comparisons over those runs instead:
+ *
+ *	ld arch; jeq NATIVE_ARCH, else bad_arch
+ *	ld nr; tree over [0, 2^32): each range returns an action or goes to
+ *	the block that checks an argument (clone, ioctl, personality)
+ *	argument blocks; returns
+ *
+ * It keeps libseccomp's x32 rule: a number with bit 30 set, except
+ * 0xffffffff, is an x32 syscall and gets bad_arch. tests/unit/test-seccomp.c
+ * runs this program and libseccomp's on every syscall number and on many
+ * arguments and requires the same action from both.
+ *
+ * The programs are for the architecture this runs on, the one airlock is
+ * built for (native builds only). The tree encodes x86_64's ABI quirks;
+ * on another architecture this writes libseccomp's program.
+ */
 #include <errno.h>
+#include <linux/audit.h>
 #include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/macros.h"
 #include "runner/sandbox-filter.h"
 
-static int emit(FILE *f, const char *name, bool build_mode)
+/* x32 syscalls are x86_64 numbers with this bit (__X32_SYSCALL_BIT). */
+#define X32_BIT UINT32_C(0x40000000)
+#define JMP_MAX 255 /* jt and jf are 8 bits */
+#define SYSCALLS_MAX 1024
+#define VALUES_MAX 256 /* per argument rule */
+#define RANGES_MAX (2 * SYSCALLS_MAX + 3)
+
+/* Where a jump can land: a return (copies of it may be placed anywhere)
+ * or one block of code (a `ja` to it may be placed anywhere). */
+struct dest {
+	bool is_ret;
+	uint32_t act;
+	size_t near; /* latest instruction that gets there; SIZE_MAX: none */
+};
+
+/* The program is written backwards, last instruction first, so that every
+ * jump's targets are placed before it and their distance is known: a
+ * target beyond the 255 instructions jt/jf can skip gets a copy of its
+ * return, or a `ja` to it, placed right after the jump. An instruction's
+ * label is the number of instructions after it. Overflow is sticky and
+ * checked at the end. */
+struct gen {
+	struct sock_filter insn[BPF_MAXINSNS]; /* in reverse */
+	size_t n;
+	bool overflow;
+	struct dest rets[8];
+	size_t n_rets;
+};
+
+static size_t emit(struct gen *g, uint16_t code, size_t jt, size_t jf, uint32_t k)
+{
+	if (g->n == ARRAY_SIZE(g->insn) || jt > JMP_MAX || jf > JMP_MAX) {
+		g->overflow = true;
+		return g->n ? g->n - 1 : 0;
+	}
+	g->insn[g->n] = (struct sock_filter){code, (uint8_t)jt, (uint8_t)jf, k};
+	return g->n++;
+}
+
+/* How far the next instruction written must jump to reach label. */
+static size_t dist(const struct gen *g, size_t label)
+{
+	return g->n - label - 1;
+}
+
+static struct dest *ret_dest(struct gen *g, uint32_t act)
+{
+	for (size_t i = 0; i < g->n_rets; i++)
+		if (g->rets[i].act == act)
+			return &g->rets[i];
+	if (g->n_rets == ARRAY_SIZE(g->rets)) {
+		g->overflow = true;
+		return &g->rets[0];
+	}
+	g->rets[g->n_rets] = (struct dest){.is_ret = true, .act = act, .near = SIZE_MAX};
+	return &g->rets[g->n_rets++];
+}
+
+/* Returns a label that gets to d and that the next instruction can jump
+ * to. */
+static size_t reach(struct gen *g, struct dest *d)
+{
+	if (d->near != SIZE_MAX && dist(g, d->near) <= JMP_MAX)
+		return d->near;
+	if (d->is_ret)
+		d->near = emit(g, BPF_RET | BPF_K, 0, 0, d->act);
+	else
+		d->near = emit(g, BPF_JMP | BPF_JA, 0, 0, (uint32_t)dist(g, d->near));
+	return d->near;
+}
+
+/* Writes "if (A op k) goto t; else goto f". Returns its label. */
+static size_t emit_jump(struct gen *g, uint16_t op, uint32_t k, struct dest *t, struct dest *f)
+{
+	for (;;) {
+		size_t lt = reach(g, t), lf = reach(g, f);
+		/* Placing f's copy may have pushed t out of reach. */
+		if (g->overflow || dist(g, lt) <= JMP_MAX)
+			return emit(g, BPF_JMP | op | BPF_K, dist(g, lt), dist(g, lf), k);
+	}
+}
+
+/* A destination that is the instruction just written. */
+static struct dest here(const struct gen *g)
+{
+	return (struct dest){.near = g->n - 1};
+}
+
+static uint32_t arg_lo(unsigned arg)
+{
+	/* Little-endian: the low half comes first. */
+	return (uint32_t)offsetof(struct seccomp_data, args[arg]);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Sorts v[0..n) and drops repeats; returns how many are left. */
+static size_t sort_unique(uint64_t *v, size_t n)
+{
+	qsort(v, n, sizeof *v, cmp_u64);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (k == 0 || v[i] != v[k - 1])
+			v[k++] = v[i];
+	return k;
+}
+
+/* Writes "ld [off]; jeq lo(v[0]) -> match; ...; jeq lo(v[n-1]) -> match;
+ * else otherwise". Returns where it starts. */
+static struct dest emit_chain(struct gen *g, uint32_t off, const uint64_t *v, size_t n,
+			      struct dest *match, struct dest *otherwise)
+{
+	struct dest *f = otherwise, next;
+	for (size_t i = n; i-- > 0;) {
+		emit_jump(g, BPF_JEQ, (uint32_t)v[i], match, f);
+		next = here(g);
+		f = &next;
+	}
+	emit(g, BPF_LD | BPF_W | BPF_ABS, 0, 0, off);
+	return here(g);
+}
+
+/* Writes the block that decides rule a's syscall; on entry A is anything.
+ * Returns its label. */
+static int emit_arg_rule(struct gen *g, const struct sbx_arg_rule *a, size_t *ret_label,
+			 struct err *err)
+{
+	struct dest *match = ret_dest(g, a->match), *otherwise = ret_dest(g, a->otherwise);
+	if (a->n == 0 || a->n > VALUES_MAX || a->arg > 5)
+		return err_set(err, -EINVAL, "seccomp rule for %s: malformed", a->name);
+	if (a->cmp == SBX_CMP_ANY_BIT) {
+		uint64_t mask = 0;
+		for (size_t i = 0; i < a->n; i++)
+			mask |= a->values[i];
+		if (mask >> 32)
+			return err_set(err, -EINVAL, "seccomp rule for %s: bit above 31", a->name);
+		emit_jump(g, BPF_JSET, (uint32_t)mask, match, otherwise);
+		*ret_label = emit(g, BPF_LD | BPF_W | BPF_ABS, 0, 0, arg_lo(a->arg));
+		return 0;
+	}
+	uint64_t v[VALUES_MAX];
+	memcpy(v, a->values, a->n * sizeof *v);
+	size_t n = sort_unique(v, a->n);
+	if (a->cmp == SBX_CMP_EQ32) {
+		if (v[n - 1] >> 32)
+			return err_set(err, -EINVAL, "seccomp rule for %s: value above 32 bits",
+				       a->name);
+		*ret_label = emit_chain(g, arg_lo(a->arg), v, n, match, otherwise).near;
+		return 0;
+	}
+	if (a->cmp != SBX_CMP_EQ)
+		return err_set(err, -EINVAL, "seccomp rule for %s: unknown comparison", a->name);
+
+	/* A 64-bit comparison: values grouped by their high half, "ld hi;
+	 * jeq H1 -> group 1; jeq H2 -> group 2; ...; else otherwise", each
+	 * group a chain over the low halves of its values. */
+	size_t start[VALUES_MAX + 1], n_groups = 0;
+	for (size_t i = 0; i < n; i++)
+		if (i == 0 || v[i] >> 32 != v[i - 1] >> 32)
+			start[n_groups++] = i;
+	start[n_groups] = n;
+	struct dest groups[VALUES_MAX];
+	for (size_t i = n_groups; i-- > 0;)
+		groups[i] = emit_chain(g, arg_lo(a->arg), v + start[i], start[i + 1] - start[i],
+				       match, otherwise);
+	struct dest *f = otherwise, next;
+	for (size_t i = n_groups; i-- > 0;) {
+		emit_jump(g, BPF_JEQ, (uint32_t)(v[start[i]] >> 32), &groups[i], f);
+		next = here(g);
+		f = &next;
+	}
+	*ret_label = emit(g, BPF_LD | BPF_W | BPF_ABS, 0, 0, arg_lo(a->arg) + 4);
+	return 0;
+}
+
+/* Syscall numbers [lo, next range's lo) go to d. */
+struct range {
+	uint32_t lo;
+	struct dest *d;
+};
+
+/* Writes the balanced tree that sends A (a syscall number) to the
+ * destination of its range among r[0..n), n >= 1. Returns where it
+ * starts: node, filled in, or a range's own destination. */
+static struct dest *emit_tree(struct gen *g, const struct range *r, size_t n, struct dest *node)
+{
+	if (n == 1)
+		return r[0].d;
+	size_t m = n / 2;
+	struct dest right_node, left_node;
+	struct dest *right = emit_tree(g, r + m, n - m, &right_node);
+	struct dest *left = emit_tree(g, r, m, &left_node);
+	emit_jump(g, BPF_JGE, r[m].lo, right, left);
+	*node = here(g);
+	return node;
+}
+
+struct nr_dest {
+	uint32_t nr;
+	const char *name;
+	struct dest *d;
+};
+
+static int cmp_nr(const void *a, const void *b)
+{
+	const struct nr_dest *x = a, *y = b;
+	return x->nr < y->nr ? -1 : x->nr > y->nr;
+}
+
+static int add_nr(struct nr_dest *t, size_t *n, const char *name, struct dest *d, struct err *err)
+{
+	int nr = seccomp_syscall_resolve_name(name);
+	if (nr < 0)
+		return 0; /* unknown to libseccomp or not on this arch: default */
+	if ((uint32_t)nr >= X32_BIT)
+		return err_set(err, -ERANGE, "%s: syscall number %d has the x32 bit", name, nr);
+	if (*n == SYSCALLS_MAX)
+		return err_set(err, -E2BIG, "more than %d syscalls", SYSCALLS_MAX);
+	t[(*n)++] = (struct nr_dest){(uint32_t)nr, name, d};
+	return 0;
+}
+
+static void push_range(struct range *r, size_t *n, uint32_t lo, struct dest *d)
+{
+	if (*n > 0 && r[*n - 1].d == d)
+		return;
+	r[(*n)++] = (struct range){lo, d};
+}
+
+/* Compiles the profile for x86_64 into out (appended). */
+static int compile(bool build_mode, struct buf *out, struct err *err)
+{
+	static struct gen g;
+	static struct nr_dest nrs[SYSCALLS_MAX];
+	static struct range ranges[RANGES_MAX];
+	struct sbx_profile p;
+	size_t n_nrs = 0, n_ranges = 0;
+	int r;
+
+	memset(&g, 0, sizeof g);
+	sbx_profile_get(build_mode, &p);
+	struct dest *def = ret_dest(&g, p.def), *bad_arch = ret_dest(&g, p.bad_arch);
+	/* The program must end with a return. */
+	reach(&g, def);
+
+	struct dest blocks[16];
+	if (p.n_rules > ARRAY_SIZE(blocks))
+		return err_set(err, -E2BIG, "more than %zu argument rules", ARRAY_SIZE(blocks));
+	for (size_t i = 0; i < p.n_rules; i++) {
+		blocks[i] = (struct dest){.near = SIZE_MAX};
+		if (seccomp_syscall_resolve_name(p.rules[i].name) < 0)
+			continue;
+		if ((r = emit_arg_rule(&g, &p.rules[i], &blocks[i].near, err)) < 0)
+			return r;
+		if ((r = add_nr(nrs, &n_nrs, p.rules[i].name, &blocks[i], err)) < 0)
+			return r;
+	}
+	for (size_t l = 0; l < p.n_lists; l++)
+		for (size_t i = 0; i < p.lists[l].n; i++) {
+			struct dest *d = ret_dest(&g, p.lists[l].action);
+			if ((r = add_nr(nrs, &n_nrs, p.lists[l].names[i], d, err)) < 0)
+				return r;
+		}
+	qsort(nrs, n_nrs, sizeof *nrs, cmp_nr);
+
+	uint32_t next = 0;
+	for (size_t i = 0; i < n_nrs; i++) {
+		if (i > 0 && nrs[i].nr == nrs[i - 1].nr)
+			return err_set(err, -EINVAL, "%s and %s are both syscall %u: name it once",
+				       nrs[i - 1].name, nrs[i].name, nrs[i].nr);
+		if (nrs[i].nr > next)
+			push_range(ranges, &n_ranges, next, def);
+		push_range(ranges, &n_ranges, nrs[i].nr, nrs[i].d);
+		next = nrs[i].nr + 1;
+	}
+	if (next < X32_BIT)
+		push_range(ranges, &n_ranges, next, def);
+	push_range(ranges, &n_ranges, X32_BIT, bad_arch);
+	/* -1 is no syscall, not an x32 one: libseccomp lets it through to the
+	 * syscall table, where it matches nothing. */
+	push_range(ranges, &n_ranges, UINT32_MAX, def);
+
+	struct dest root_node;
+	struct dest *root = emit_tree(&g, ranges, n_ranges, &root_node);
+	/* The tree's first instruction must follow "ld nr". */
+	if (root->is_ret)
+		emit(&g, BPF_RET | BPF_K, 0, 0, root->act);
+	else if (root->near != g.n - 1)
+		emit(&g, BPF_JMP | BPF_JA, 0, 0, (uint32_t)dist(&g, root->near));
+	emit(&g, BPF_LD | BPF_W | BPF_ABS, 0, 0, offsetof(struct seccomp_data, nr));
+	struct dest load_nr = here(&g);
+	emit_jump(&g, BPF_JEQ, AUDIT_ARCH_X86_64, &load_nr, bad_arch);
+	emit(&g, BPF_LD | BPF_W | BPF_ABS, 0, 0, offsetof(struct seccomp_data, arch));
+	if (g.overflow)
+		return err_set(err, -E2BIG, "seccomp program longer than %d instructions",
+			       BPF_MAXINSNS);
+	for (size_t i = g.n; i-- > 0;)
+		buf_append(out, &g.insn[i], sizeof g.insn[i]);
+	return 0;
+}
+
+static int write_prog(FILE *f, const char *name, bool build_mode)
 {
 	struct err err = {0};
 	_cleanup_buf_ struct buf bpf = BUF_INIT;
-	if (sbx_filter_bpf(build_mode, &bpf, &err) < 0) {
+	int r = seccomp_arch_native() == SCMP_ARCH_X86_64 ? compile(build_mode, &bpf, &err)
+							   : sbx_filter_bpf(build_mode, &bpf, &err);
+	if (r < 0) {
 		fprintf(stderr, "seccomp-gen: %s\n", err.msg);
 		return -1;
 	}
@@ -43,9 +376,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	fprintf(f, "/* Generated by tools/seccomp-gen from runner/sandbox-filter.c. */\n");
-	int r = emit(f, "sbx_bpf_agent", false);
+	int r = write_prog(f, "sbx_bpf_agent", false);
 	if (r == 0)
-		r = emit(f, "sbx_bpf_build", true);
+		r = write_prog(f, "sbx_bpf_build", true);
 	if (fclose(f) != 0 || r < 0 || rename(tmp, argv[1]) < 0) {
 		fprintf(stderr, "seccomp-gen: cannot write %s\n", argv[1]);
 		remove(tmp);

@@ -51,7 +51,6 @@
 
 #include "lib/buf.h"
 #include "lib/err.h"
-#include "runner/sandbox-filter.h"
 #include "runner/sandbox-int.h"
 #include "runner/sandbox.h"
 
@@ -1020,23 +1019,6 @@ static void test_cgroup_v2_self_join(void **state)
 	free(dir);
 }
 
-/* The program built into airlock is what libseccomp compiles from the
- * profile now: a stale generated header would run an old profile. */
-static void test_builtin_filter_is_the_profile(void **state)
-{
-	(void)state;
-	for (int build = 0; build <= 1; build++) {
-		struct err err = {0};
-		_cleanup_buf_ struct buf bpf = BUF_INIT;
-		assert_int_equal(sbx_filter_bpf(build, &bpf, &err), 0);
-		const struct sock_filter *insns;
-		size_t n;
-		sbx_filter_program(build, &insns, &n);
-		assert_int_equal(n * sizeof *insns, bpf.len);
-		assert_memory_equal(insns, bpf.data, bpf.len);
-	}
-}
-
 static void test_doctor(void **state)
 {
 	(void)state;
@@ -1060,7 +1042,6 @@ int main(int argc, char **argv)
 	if (!strcmp(slash ? slash + 1 : argv[0], "hostile"))
 		return hostile_main(argc, argv);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_builtin_filter_is_the_profile),
 		cmocka_unit_test(test_proc_readonly),
 		cmocka_unit_test(test_cgroup_v2_self_join),
 		cmocka_unit_test(test_basic),
