@@ -95,9 +95,10 @@ int sbx_loopback_up(pid_t pid, struct err *err);
 __attribute__((noreturn)) void sbx_child_main(struct sbx_child *c);
 
 /* The seccomp program for agents (build_mode false) or RUN steps, as
- * BPF ready for seccomp(SECCOMP_SET_MODE_FILTER). libseccomp compiles the
- * profile (sandbox-filter.c) when airlock is built, not per run: that took
- * ~1.5 ms of every run and kept libseccomp out of the light binary. */
+ * BPF ready for seccomp(SECCOMP_SET_MODE_FILTER). tools/seccomp-gen.c
+ * compiles the profile (sandbox-filter.c) when airlock is built, not per
+ * run: that took ~1.5 ms of every run, and keeps libseccomp out of the
+ * light binary. */
 void sbx_filter_program(bool build_mode, const struct sock_filter **ret_insns, size_t *ret_n);
 
 /* Cgroup limits for one run. */

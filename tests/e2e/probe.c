@@ -10,7 +10,7 @@
  *
  *   probe keyctl | add_key | bpf | io_uring | unshare-user | unshare-ns |
  *         clone-user | mount | ptrace1 | write-proc1-exe | write-proc1-mem |
- *         setuid0 | chroot | tiocsti | userfaultfd | perf | kexec |
+ *         setuid0 | chroot | tiocsti | tiocsti-hi | userfaultfd | perf | kexec |
  *         open-by-handle
  *   probe connect HOST PORT   TCP connect (ECONNREFUSED/ENETUNREACH: fine)
  *   probe connect-unix PATH   AF_UNIX connect; @NAME is an abstract name
@@ -234,6 +234,12 @@ int main(int argc, char **argv)
 	if (!strcmp(a, "tiocsti")) {
 		char c = 'x';
 		return report(a, ioctl(0, TIOCSTI, &c));
+	}
+	if (!strcmp(a, "tiocsti-hi")) {
+		/* The kernel reads the command as 32 bits: high bits set must
+		 * not get it past the filter. */
+		char c = 'x';
+		return report(a, syscall(SYS_ioctl, 0, (1UL << 32) | TIOCSTI, &c));
 	}
 	if (!strcmp(a, "userfaultfd"))
 		return report(a, syscall(SYS_userfaultfd, O_CLOEXEC));

@@ -731,6 +731,8 @@ check_tty_session() {
 	# No keystrokes pushed into the terminal's input (TIOCSTI).
 	tty_keys '/probe tiocsti' Enter
 	tty_wait 'tiocsti: EPERM'
+	tty_keys '/probe tiocsti-hi' Enter
+	tty_wait 'tiocsti-hi: EPERM'
 	tty_keys 'echo "[$(stty -a | grep -o -- "-*icanon")]"' Enter
 	tty_wait '[icanon]'
 	tmux -S "$TMUX_SOCK" resize-window -t t -x 100 -y 30
