@@ -43,8 +43,11 @@ struct store {
 	bool cctx_busy;
 	ZSTD_DCtx *dctx;
 	bool dctx_busy;
+	char *dbuf; /* the shared context's input and output buffers, ~256 KiB */
 };
 
+/* The store's layout; a directory added later goes last (store_open takes
+ * the last one's presence for a complete layout). */
 static const char *const store_dirs[] = {
 	"objects", "tmp", "refs", "refs/" STORE_NS_TAGS, "refs/" STORE_NS_IMAGES,
 	"refs/" STORE_NS_CACHE, "refs/" STORE_NS_RUNS, "checkouts", "files",
@@ -90,6 +93,7 @@ void store_free(struct store *s)
 		close(s->lock_fd);
 	ZSTD_freeCCtx(s->cctx);
 	ZSTD_freeDCtx(s->dctx);
+	free(s->dbuf);
 	free(s->path);
 	free(s);
 }
@@ -99,15 +103,21 @@ int store_open(const char *path, int flags, struct store **ret, struct err *err)
 	_cleanup_(store_freep) struct store *s = xcalloc(1, sizeof *s);
 	s->dfd = s->objects = s->tmp = s->lock_fd = -1;
 	s->path = xstrdup(path);
-	if (flags & STORE_CREATE) {
+	s->dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* The layout is complete if its newest directory is there: every
+	 * command opens the store, and the mkdirs are a dozen system calls. */
+	bool complete = s->dfd >= 0 &&
+			faccessat(s->dfd, store_dirs[ARRAY_SIZE(store_dirs) - 1], F_OK,
+				  AT_SYMLINK_NOFOLLOW) == 0;
+	if ((flags & STORE_CREATE) && s->dfd < 0) {
 		int r = fs_mkdir_p(AT_FDCWD, path, 0755, err);
 		if (r < 0)
 			return err_prefix(err, "store '%s'", path);
+		s->dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	}
-	s->dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (s->dfd < 0)
 		return err_errno(err, "store '%s'", path);
-	if (flags & STORE_CREATE) {
+	if ((flags & STORE_CREATE) && !complete) {
 		for (size_t i = 0; i < ARRAY_SIZE(store_dirs); i++)
 			if (mkdirat(s->dfd, store_dirs[i], 0755) < 0 && errno != EEXIST)
 				return err_errno(err, "store '%s': mkdir '%s'", path, store_dirs[i]);
@@ -420,15 +430,21 @@ static int object_read(struct store *s, const struct digest *d,
 		ZSTD_DCtx_reset(dctx, ZSTD_reset_session_and_parameters);
 		s->dctx_busy = true;
 	}
-	_cleanup_free_ char *inbuf = xmalloc(ZSTD_DStreamInSize());
-	_cleanup_free_ char *outbuf = xmalloc(ZSTD_DStreamOutSize());
+	/* Kept with the shared context: a run reads a few small objects, and
+	 * fresh buffers of this size are an mmap, page faults and munmap each. */
+	size_t in_size = ZSTD_DStreamInSize(), out_size = ZSTD_DStreamOutSize();
+	_cleanup_free_ char *own = NULL;
+	if (shared && !s->dbuf)
+		s->dbuf = xmalloc(in_size + out_size);
+	char *inbuf = shared ? s->dbuf : (own = xmalloc(in_size + out_size));
+	char *outbuf = inbuf + in_size;
 	struct hasher *h = hasher_new();
 	uint64_t total = 0;
 	size_t last = 1; /* non-zero: frame not finished */
 	int r = 0;
 	bool eof = false;
 	while (!eof && r == 0) {
-		ssize_t n = read(fd, inbuf, ZSTD_DStreamInSize());
+		ssize_t n = read(fd, inbuf, in_size);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -441,7 +457,7 @@ static int object_read(struct store *s, const struct digest *d,
 		}
 		ZSTD_inBuffer in = {inbuf, (size_t)n, 0};
 		while (in.pos < in.size && r == 0) {
-			ZSTD_outBuffer out = {outbuf, ZSTD_DStreamOutSize(), 0};
+			ZSTD_outBuffer out = {outbuf, out_size, 0};
 			last = ZSTD_decompressStream(dctx, &out, &in);
 			if (ZSTD_isError(last)) {
 				r = err_set(err, -EBADMSG, "object %s is corrupt (%s)", name,
@@ -457,7 +473,7 @@ static int object_read(struct store *s, const struct digest *d,
 	/* Drain what the decoder still holds; at EOF the frame must be done. */
 	while (r == 0 && last != 0) {
 		ZSTD_inBuffer in = {NULL, 0, 0};
-		ZSTD_outBuffer out = {outbuf, ZSTD_DStreamOutSize(), 0};
+		ZSTD_outBuffer out = {outbuf, out_size, 0};
 		last = ZSTD_decompressStream(dctx, &out, &in);
 		if (ZSTD_isError(last)) {
 			r = err_set(err, -EBADMSG, "object %s is corrupt (%s)", name, ZSTD_getErrorName(last));

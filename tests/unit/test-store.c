@@ -229,6 +229,23 @@ static void test_kill_mid_write(void **state)
 	assert_int_equal(count, 0);
 }
 
+/* A store made by an older airlock, without the newest directories, gets
+ * them when it is next opened. */
+static void test_layout_completed(void **state)
+{
+	struct fixture *f = *state;
+	const char *path = store_path(f->s);
+	int dfd = store_dirfd(f->s);
+	assert_int_equal(unlinkat(dfd, "files", AT_REMOVEDIR), 0);
+	assert_int_equal(unlinkat(dfd, "checkouts", AT_REMOVEDIR), 0);
+	struct store *s2 = NULL;
+	struct err err = {0};
+	assert_int_equal(store_open(path, STORE_CREATE, &s2, &err), 0);
+	assert_int_equal(faccessat(dfd, "files", F_OK, 0), 0);
+	assert_int_equal(faccessat(dfd, "checkouts", F_OK, 0), 0);
+	store_free(s2);
+}
+
 /* Where the store lives when nothing says: AIRLOCK_STORE, root's
  * /var/lib/airlock, XDG_DATA_HOME, HOME, and without HOME the home in
  * /etc/passwd (read directly: the run binary is static, no NSS). */
@@ -280,6 +297,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_corruption_detected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill_mid_write, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_layout_completed, setup, teardown),
 		cmocka_unit_test(test_default_path),
 	};
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
