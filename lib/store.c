@@ -46,8 +46,6 @@ struct store {
 	char *dbuf; /* the shared context's input and output buffers, ~256 KiB */
 };
 
-/* The store's layout; a directory added later goes last (store_open takes
- * the last one's presence for a complete layout). */
 static const char *const store_dirs[] = {
 	"objects", "tmp", "refs", "refs/" STORE_NS_TAGS, "refs/" STORE_NS_IMAGES,
 	"refs/" STORE_NS_CACHE, "refs/" STORE_NS_RUNS, "checkouts", "files",
@@ -103,21 +101,15 @@ int store_open(const char *path, int flags, struct store **ret, struct err *err)
 	_cleanup_(store_freep) struct store *s = xcalloc(1, sizeof *s);
 	s->dfd = s->objects = s->tmp = s->lock_fd = -1;
 	s->path = xstrdup(path);
-	s->dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	/* The layout is complete if its newest directory is there: every
-	 * command opens the store, and the mkdirs are a dozen system calls. */
-	bool complete = s->dfd >= 0 &&
-			faccessat(s->dfd, store_dirs[ARRAY_SIZE(store_dirs) - 1], F_OK,
-				  AT_SYMLINK_NOFOLLOW) == 0;
-	if ((flags & STORE_CREATE) && s->dfd < 0) {
+	if (flags & STORE_CREATE) {
 		int r = fs_mkdir_p(AT_FDCWD, path, 0755, err);
 		if (r < 0)
 			return err_prefix(err, "store '%s'", path);
-		s->dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	}
+	s->dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (s->dfd < 0)
 		return err_errno(err, "store '%s'", path);
-	if ((flags & STORE_CREATE) && !complete) {
+	if (flags & STORE_CREATE) {
 		for (size_t i = 0; i < ARRAY_SIZE(store_dirs); i++)
 			if (mkdirat(s->dfd, store_dirs[i], 0755) < 0 && errno != EEXIST)
 				return err_errno(err, "store '%s': mkdir '%s'", path, store_dirs[i]);

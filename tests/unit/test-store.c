@@ -229,8 +229,9 @@ static void test_kill_mid_write(void **state)
 	assert_int_equal(count, 0);
 }
 
-/* A store made by an older airlock, without the newest directories, gets
- * them when it is next opened. */
+/* A store missing some of its directories (an older airlock's, or a user
+ * who removed refs/cache to drop the build cache) gets them back when it
+ * is next opened. */
 static void test_layout_completed(void **state)
 {
 	struct fixture *f = *state;
@@ -238,11 +239,13 @@ static void test_layout_completed(void **state)
 	int dfd = store_dirfd(f->s);
 	assert_int_equal(unlinkat(dfd, "files", AT_REMOVEDIR), 0);
 	assert_int_equal(unlinkat(dfd, "checkouts", AT_REMOVEDIR), 0);
+	assert_int_equal(unlinkat(dfd, "refs/cache", AT_REMOVEDIR), 0);
 	struct store *s2 = NULL;
 	struct err err = {0};
 	assert_int_equal(store_open(path, STORE_CREATE, &s2, &err), 0);
 	assert_int_equal(faccessat(dfd, "files", F_OK, 0), 0);
 	assert_int_equal(faccessat(dfd, "checkouts", F_OK, 0), 0);
+	assert_int_equal(faccessat(dfd, "refs/cache", F_OK, 0), 0);
 	store_free(s2);
 }
 
