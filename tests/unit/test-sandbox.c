@@ -485,6 +485,52 @@ static void test_setup_error_names_step(void **state)
 	assert_non_null(strstr(o.err.msg, "/no/such/root"));
 }
 
+/* The parent may move to its other CPUs while the child sets up
+ * (step_aside in sandbox.c): the caller's CPU mask is what it was after a
+ * run, a failed one too, and a one-CPU mask works. */
+static void test_cpu_mask_kept(void **state)
+{
+	(void)state;
+	NEED_USERNS();
+	cpu_set_t orig;
+	assert_int_equal(sched_getaffinity(0, sizeof orig, &orig), 0);
+	int first = -1;
+	for (int i = 0; i < CPU_SETSIZE && first < 0; i++)
+		if (CPU_ISSET(i, &orig))
+			first = i;
+	cpu_set_t one;
+	CPU_ZERO(&one);
+	CPU_SET(first, &one);
+	const cpu_set_t *masks[] = {&orig, &one};
+	for (size_t m = 0; m < sizeof masks / sizeof *masks; m++) {
+		assert_int_equal(sched_setaffinity(0, sizeof *masks[m], masks[m]), 0);
+		for (int bad = 0; bad <= 1; bad++) {
+			char *argv[] = {"sh", "-c", "echo ran", NULL};
+			struct sandbox_config cfg;
+			base_cfg(&cfg, argv);
+			if (bad)
+				cfg.workdir = "/workspace/hello.txt/sub";
+			int mo = memfd_create("out", MFD_CLOEXEC);
+			int saved = dup(1);
+			dup2(mo, 1);
+			struct sandbox_result res;
+			struct err err = {0};
+			int r = sandbox_run(&cfg, NULL, NULL, &res, &err);
+			dup2(saved, 1);
+			close(saved);
+			close(mo);
+			if (bad)
+				assert_true(r < 0);
+			else
+				assert_int_equal(r, 0);
+			cpu_set_t now;
+			assert_int_equal(sched_getaffinity(0, sizeof now, &now), 0);
+			assert_true(CPU_EQUAL(&now, masks[m]));
+		}
+	}
+	assert_int_equal(sched_setaffinity(0, sizeof orig, &orig), 0);
+}
+
 static void test_env_is_exactly_envp(void **state)
 {
 	(void)state;
@@ -1047,6 +1093,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_basic),
 		cmocka_unit_test(test_exit_codes),
 		cmocka_unit_test(test_setup_error_names_step),
+		cmocka_unit_test(test_cpu_mask_kept),
 		cmocka_unit_test(test_env_is_exactly_envp),
 		cmocka_unit_test(test_no_fd_leak),
 		cmocka_unit_test(test_pidns_and_init),
