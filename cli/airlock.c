@@ -101,6 +101,12 @@ struct store *cli_open_store(const struct cli *cli)
 	struct err err = {0};
 	_cleanup_free_ char *path = store_default_path(cli->store_path);
 	struct store *s = NULL;
+	if (!path) {
+		cli_errorf(cli, "no store: HOME is not set and /etc/passwd has no home for uid %u "
+				"(set HOME or AIRLOCK_STORE, or use --store)",
+			   (unsigned)geteuid());
+		return NULL;
+	}
 	if (store_open(path, STORE_CREATE, &s, &err) < 0) {
 		cli_error(cli, &err);
 		return NULL;

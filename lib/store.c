@@ -65,7 +65,9 @@ char *store_default_path(const char *explicit_path)
 	if ((e = getenv("HOME")) && *e == '/')
 		return xasprintf("%s/.local/share/airlock", e);
 	/* /etc/passwd read directly, not through NSS: the run binary is
-	 * static, and a static glibc cannot load NSS modules. */
+	 * static, and a static glibc cannot load NSS modules. No home found
+	 * (an NSS-only account without HOME): no store, never one in /tmp,
+	 * where another user could have made it first. */
 	char *path = NULL;
 	FILE *f = fopen("/etc/passwd", "re");
 	struct passwd *pw;
@@ -74,7 +76,7 @@ char *store_default_path(const char *explicit_path)
 			path = xasprintf("%s/.local/share/airlock", pw->pw_dir);
 	if (f)
 		fclose(f);
-	return path ? path : xstrdup("/tmp/.local/share/airlock");
+	return path;
 }
 
 void store_free(struct store *s)

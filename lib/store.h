@@ -46,8 +46,9 @@ enum {
 };
 
 /* Resolves the store directory: explicit (--store) if not NULL, else
- * $AIRLOCK_STORE, $XDG_DATA_HOME/airlock, ~/.local/share/airlock, and
- * /var/lib/airlock for root. Returns a malloc'ed absolute path. */
+ * $AIRLOCK_STORE, $XDG_DATA_HOME/airlock, ~/.local/share/airlock ($HOME,
+ * else the home in /etc/passwd), and /var/lib/airlock for root. Returns a
+ * malloc'ed path, or NULL when no home is known (no shared fallback). */
 char *store_default_path(const char *explicit_path);
 
 /* Opens (and with STORE_CREATE creates) the store at path. On success

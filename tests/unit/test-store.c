@@ -290,6 +290,32 @@ static void test_default_path(void **state)
 	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+/* A user with no HOME and no entry in /etc/passwd (an LDAP, SSSD or
+ * systemd-homed account, which the static binary cannot look up through
+ * NSS) gets no store rather than one in /tmp: another local user can
+ * create /tmp/.local/share/airlock first, world-writable, and then reads
+ * every workspace snapshot and run record, and chooses the images. */
+static void test_default_path_no_home(void **state)
+{
+	(void)state;
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		const uid_t id = 4242421; /* in no passwd file */
+		unsetenv("AIRLOCK_STORE");
+		unsetenv("XDG_DATA_HOME");
+		unsetenv("HOME");
+		if (setresgid(id, id, id) < 0 || setresuid(id, id, id) < 0)
+			_exit(100);
+		char *p = store_default_path(NULL);
+		_exit(p == NULL ? 0 : strncmp(p, "/tmp/", 5) == 0 ? 1 : 2);
+	}
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -302,6 +328,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kill_mid_write, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_layout_completed, setup, teardown),
 		cmocka_unit_test(test_default_path),
+		cmocka_unit_test(test_default_path_no_home),
 	};
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }
