@@ -7,6 +7,7 @@
 #include <cmocka.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -268,7 +269,10 @@ static void test_default_path(void **state)
 		unsetenv("AIRLOCK_STORE");
 		bad |= (strcmp(p = store_default_path(NULL), "/var/lib/airlock") != 0) << 2;
 		free(p);
-		/* nobody: home /nonexistent in Debian's passwd */
+		/* nobody, whose home is what this system's passwd says */
+		struct passwd *pw = getpwuid(65534);
+		char want[4096];
+		snprintf(want, sizeof want, "%s/.local/share/airlock", pw ? pw->pw_dir : "?");
 		if (setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0)
 			_exit(100);
 		setenv("XDG_DATA_HOME", "/xdg", 1);
@@ -279,8 +283,7 @@ static void test_default_path(void **state)
 		bad |= (strcmp(p = store_default_path(NULL), "/home/h/.local/share/airlock") != 0) << 4;
 		free(p);
 		unsetenv("HOME");
-		bad |= (strcmp(p = store_default_path(NULL), "/nonexistent/.local/share/airlock") != 0)
-		       << 5;
+		bad |= (!(p = store_default_path(NULL)) || strcmp(p, want) != 0) << 5;
 		free(p);
 		_exit(bad);
 	}
