@@ -2,11 +2,14 @@
  * stored as one zstd frame each) and small atomic refs.
  *
  * Durability: an object is written to tmp/, then linked into objects/;
- * "already exists" is success. Objects are not fsynced one by one (that
- * costs a disk flush per file); instead store_ref_set() calls syncfs() on
- * the store before it atomically replaces a ref, so no ref can reach an
- * object that is not on disk (ostree's transaction rule). An object torn by
- * a crash before that syncfs is unreachable; fsck finds it and gc drops it.
+ * "already exists" is success. Objects are not fsynced as they are
+ * written; store_ref_set() first makes every object this handle wrote or
+ * found since its last ref write durable, then atomically replaces the
+ * ref, so no ref can reach an object that is not on disk (ostree's
+ * transaction rule). Up to STORE_SYNC_EACH such objects are fsynced one by
+ * one (a run: its record, its output, what it changed); more (a build, an
+ * import), and the store's file system is synced whole. An object torn by
+ * a crash before that is unreachable; fsck finds it and gc drops it.
  *
  * Concurrency: writers hold a shared flock on $STORE/lock, gc an exclusive
  * one, so gc never deletes an object a running writer is about to refer to.
@@ -44,6 +47,11 @@ struct store {
 	ZSTD_DCtx *dctx;
 	bool dctx_busy;
 	char *dbuf; /* the shared context's input and output buffers, ~256 KiB */
+	/* Objects written or found since the last ref write (see the top). */
+	char (*touched)[DIGEST_HEX_LEN + 2];
+	size_t ntouched;
+	bool touched_many, new_subdir;
+	struct store_sync_counts counts;
 };
 
 static const char *const store_dirs[] = {
@@ -94,6 +102,7 @@ void store_free(struct store *s)
 	ZSTD_freeCCtx(s->cctx);
 	ZSTD_freeDCtx(s->dctx);
 	free(s->dbuf);
+	free(s->touched);
 	free(s->path);
 	free(s);
 }
@@ -257,6 +266,69 @@ int store_writer_write(struct store_writer *w, const void *data, size_t len, str
 	return writer_pump(w, data, len, ZSTD_e_continue, err);
 }
 
+/* rel (objects/ relative) may be reached by the next ref written. */
+static void touch(struct store *s, const char *rel)
+{
+	if (s->touched_many)
+		return;
+	for (size_t i = s->ntouched; i-- > 0;)
+		if (!memcmp(s->touched[i], rel, DIGEST_HEX_LEN + 2))
+			return;
+	if (s->ntouched == STORE_SYNC_EACH) {
+		s->touched_many = true;
+		return;
+	}
+	if (!s->touched)
+		s->touched = xcalloc(STORE_SYNC_EACH, sizeof *s->touched);
+	memcpy(s->touched[s->ntouched++], rel, DIGEST_HEX_LEN + 2);
+}
+
+int store_sync(struct store *s, struct err *err)
+{
+	if (s->touched_many) {
+		if (syncfs(s->dfd) < 0)
+			return err_errno(err, "store: syncfs");
+		s->counts.syncfs++;
+	} else {
+		/* Each object, then each objects/xx it is in (the name), then
+		 * objects/ if an xx is new. A file that is on disk already
+		 * costs little to fsync. */
+		for (size_t i = 0; i < s->ntouched; i++) {
+			_cleanup_close_ int fd =
+				openat(s->objects, s->touched[i], O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+			if (fd < 0 || fsync(fd) < 0)
+				return err_errno(err, "store: fsync objects/%s", s->touched[i]);
+			s->counts.fsync++;
+		}
+		for (size_t i = 0; i < s->ntouched; i++) {
+			bool seen = false;
+			for (size_t j = 0; j < i && !seen; j++)
+				seen = !memcmp(s->touched[i], s->touched[j], 2);
+			if (seen)
+				continue;
+			char sub[3] = {s->touched[i][0], s->touched[i][1], '\0'};
+			_cleanup_close_ int fd =
+				openat(s->objects, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+			if (fd < 0 || fsync(fd) < 0)
+				return err_errno(err, "store: fsync objects/%s", sub);
+			s->counts.fsync++;
+		}
+		if (s->new_subdir) {
+			if (fsync(s->objects) < 0)
+				return err_errno(err, "store: fsync objects");
+			s->counts.fsync++;
+		}
+	}
+	s->ntouched = 0;
+	s->touched_many = s->new_subdir = false;
+	return 0;
+}
+
+void store_get_sync_counts(const struct store *s, struct store_sync_counts *ret)
+{
+	*ret = s->counts;
+}
+
 int store_writer_commit(struct store_writer *w, struct digest *ret, uint64_t *ret_size,
 			struct err *err)
 {
@@ -272,10 +344,16 @@ int store_writer_commit(struct store_writer *w, struct digest *ret, uint64_t *re
 		*ret = d;
 	if (ret_size)
 		*ret_size = w->size;
-	if (faccessat(w->s->objects, rel, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
-		return 0; /* already there: the temp file is dropped by the cleanup */
+	/* Already there (maybe written by another process that has not
+	 * synced it yet): the temp file is dropped by the cleanup. */
+	if (faccessat(w->s->objects, rel, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		touch(w->s, rel);
+		return 0;
+	}
 	rel[2] = '\0';
-	if (mkdirat(w->s->objects, rel, 0755) < 0 && errno != EEXIST)
+	if (mkdirat(w->s->objects, rel, 0755) == 0)
+		w->s->new_subdir = true;
+	else if (errno != EEXIST)
 		return err_errno(err, "store: mkdir objects/%s", rel);
 	rel[2] = '/';
 	int r2;
@@ -288,6 +366,7 @@ int store_writer_commit(struct store_writer *w, struct digest *ret, uint64_t *re
 	}
 	if (r2 < 0 && errno != EEXIST)
 		return err_errno(err, "store: link object %s", rel);
+	touch(w->s, rel);
 	return 0;
 }
 
@@ -339,6 +418,9 @@ static int put_known_file(struct store *s, int fd, struct digest *ret, uint64_t 
 	hasher_free(h);
 	if (!store_has(s, ret))
 		return 0;
+	char rel[DIGEST_HEX_LEN + 2];
+	object_relpath(ret, rel);
+	touch(s, rel);
 	if (ret_size)
 		*ret_size = total;
 	return 1;
@@ -636,8 +718,9 @@ int store_ref_set(struct store *s, const char *ns, const char *name, const struc
 	if (dfd < 0)
 		return dfd;
 	/* Every object this ref can reach must be on disk before the ref. */
-	if (syncfs(s->dfd) < 0)
-		return err_errno(err, "store: syncfs");
+	int r = store_sync(s, err);
+	if (r < 0)
+		return r;
 	char line[DIGEST_STR_SIZE + 1];
 	digest_to_str(value, line);
 	strcat(line, "\n");

@@ -115,8 +115,23 @@ int store_foreach_object(struct store *s, int (*fn)(const struct digest *d, void
 /* Deletes one object (gc only: caller holds the exclusive lock). */
 int store_delete_object(struct store *s, const struct digest *d, struct err *err);
 
+/* Makes every object this handle wrote, or found already there, since
+ * its last sync durable: fsync of each (and of its directory) for up to
+ * STORE_SYNC_EACH of them, else syncfs of the store's file system, which on
+ * a disk busy with other writes can take hundreds of milliseconds.
+ * store_ref_set does it first; so must anything else that persists a
+ * reference to objects (the workspace stat cache). 0 or -errno. */
+#define STORE_SYNC_EACH 64
+int store_sync(struct store *s, struct err *err);
+/* How store_sync went so far in this handle: fsync calls, syncfs calls. */
+struct store_sync_counts {
+	unsigned fsync, syncfs;
+};
+void store_get_sync_counts(const struct store *s, struct store_sync_counts *ret);
+
 /* Refs. ns is one of STORE_NS_*; name matches [A-Za-z0-9][A-Za-z0-9._:@+-]{0,127}
- * (store_ref_name_valid). Values are digests. */
+ * (store_ref_name_valid). Values are digests; store_ref_set calls
+ * store_sync first. */
 bool store_ref_name_valid(const char *name);
 int store_ref_set(struct store *s, const char *ns, const char *name, const struct digest *value,
 		  struct err *err);

@@ -536,6 +536,11 @@ static int cache_save(struct ws *w, const char *root, const char *name, const st
 	buf_append(&b, &h, sizeof h);
 	buf_puts(&b, root);
 	buf_append(&b, w->out.data ?: "", w->out.len);
+	/* The cache names the tree: its objects go to disk first, as for a
+	 * ref (a later run trusts the cache and records the tree). */
+	int r = store_sync(w->s, err);
+	if (r < 0)
+		return r;
 	return fs_write_file_atomic(dfd, name, b.data, b.len, 0600, err);
 }
 

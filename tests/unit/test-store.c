@@ -230,6 +230,57 @@ static void test_kill_mid_write(void **state)
 	assert_int_equal(count, 0);
 }
 
+/* What a ref can reach is on disk before the ref: the objects written or
+ * found since the last sync are fsynced one by one (each, and its
+ * directory) when they are few, the file system synced whole when there
+ * are more than STORE_SYNC_EACH; nothing twice. */
+static void test_sync_before_ref(void **state)
+{
+	struct fixture *f = *state;
+	struct err err = {0};
+	struct digest d;
+	struct store_sync_counts c0, c;
+	store_get_sync_counts(f->s, &c0);
+	char text[64];
+	for (int i = 0; i < 3; i++) {
+		snprintf(text, sizeof text, "few %d", i);
+		assert_int_equal(store_put(f->s, text, strlen(text), &d, &err), 0);
+	}
+	assert_int_equal(store_ref_set(f->s, STORE_NS_TAGS, "few", &d, &err), 0);
+	store_get_sync_counts(f->s, &c);
+	assert_int_equal(c.syncfs, c0.syncfs);
+	assert_true(c.fsync >= c0.fsync + 3 + 1); /* 3 objects, at least 1 dir */
+	assert_true(c.fsync <= c0.fsync + 3 + 3 + 1);
+
+	/* Nothing new: nothing to sync. */
+	c0 = c;
+	assert_int_equal(store_ref_set(f->s, STORE_NS_TAGS, "again", &d, &err), 0);
+	store_get_sync_counts(f->s, &c);
+	assert_int_equal(c.fsync, c0.fsync);
+	assert_int_equal(c.syncfs, c0.syncfs);
+
+	/* An object another handle wrote and may not have synced counts too. */
+	struct store *other = NULL;
+	assert_int_equal(store_open(store_path(f->s), 0, &other, &err), 0);
+	assert_int_equal(store_put(other, "theirs", 6, &d, &err), 0);
+	store_free(other);
+	assert_int_equal(store_put(f->s, "theirs", 6, &d, &err), 0);
+	assert_int_equal(store_ref_set(f->s, STORE_NS_TAGS, "theirs", &d, &err), 0);
+	store_get_sync_counts(f->s, &c);
+	assert_true(c.fsync >= c0.fsync + 2);
+	assert_int_equal(c.syncfs, c0.syncfs);
+
+	c0 = c;
+	for (int i = 0; i <= STORE_SYNC_EACH; i++) {
+		snprintf(text, sizeof text, "many %d", i);
+		assert_int_equal(store_put(f->s, text, strlen(text), &d, &err), 0);
+	}
+	assert_int_equal(store_ref_set(f->s, STORE_NS_TAGS, "many", &d, &err), 0);
+	store_get_sync_counts(f->s, &c);
+	assert_int_equal(c.syncfs, c0.syncfs + 1);
+	assert_int_equal(c.fsync, c0.fsync);
+}
+
 /* A store missing some of its directories (an older airlock's, or a user
  * who removed refs/cache to drop the build cache) gets them back when it
  * is next opened. */
@@ -329,6 +380,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_corruption_detected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill_mid_write, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sync_before_ref, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_layout_completed, setup, teardown),
 		cmocka_unit_test(test_default_path),
 		cmocka_unit_test(test_default_path_no_home),

@@ -85,6 +85,11 @@ static void test_matches_import_and_cache(void **state)
 	struct digest d1, d2;
 	settle();
 	snap(f, &st, &d1);
+	/* The cache names the tree, so its objects were synced before it
+	 * was written (store_sync), as for a ref. */
+	struct store_sync_counts sc;
+	store_get_sync_counts(f->s, &sc);
+	assert_true(sc.fsync >= st.files_read);
 	expect_import(f, &d1);
 	assert_false(st.cache_loaded);
 	assert_true(st.cache_written);
