@@ -329,6 +329,12 @@ void store_get_sync_counts(const struct store *s, struct store_sync_counts *ret)
 	*ret = s->counts;
 }
 
+void store_note_sync(struct store *s, unsigned fsyncs, unsigned syncfs)
+{
+	s->counts.fsync += fsyncs;
+	s->counts.syncfs += syncfs;
+}
+
 int store_writer_commit(struct store_writer *w, struct digest *ret, uint64_t *ret_size,
 			struct err *err)
 {

@@ -128,6 +128,8 @@ struct store_sync_counts {
 	unsigned fsync, syncfs;
 };
 void store_get_sync_counts(const struct store *s, struct store_sync_counts *ret);
+/* Counts syncs made on the store's behalf (a checkout's). */
+void store_note_sync(struct store *s, unsigned fsyncs, unsigned syncfs);
 
 /* Refs. ns is one of STORE_NS_*; name matches [A-Za-z0-9][A-Za-z0-9._:@+-]{0,127}
  * (store_ref_name_valid). Values are digests; store_ref_set calls

@@ -993,6 +993,12 @@ struct mat {
 	struct tree_idmap map;
 	int files;      /* $STORE/files (link mode) */
 	int tmp;        /* $STORE/tmp */
+	/* A checkout is made durable before it is renamed into place: each
+	 * file and directory fsynced while there are at most STORE_SYNC_EACH,
+	 * else one syncfs at the end (see store_sync). */
+	bool durable;
+	unsigned nsynced;
+	bool files_dirty; /* a new entry in files/ */
 	struct timespec times[2];
 	struct buf path; /* relative path, for messages */
 };
@@ -1065,6 +1071,15 @@ static int set_attrs(struct mat *m, int fd, const struct tree_attr *a, const cha
 }
 
 /* Writes object d's bytes into a new file dfd/name with a's attributes. */
+static int mat_sync(struct mat *m, int fd, struct err *err)
+{
+	if (!m->durable || m->nsynced > STORE_SYNC_EACH || ++m->nsynced > STORE_SYNC_EACH)
+		return 0;
+	if (fsync(fd) < 0)
+		return err_errno(err, "fsync '%s'", m->path.data);
+	return 0;
+}
+
 static int write_file(struct mat *m, int dfd, const char *name, const struct tree_attr *a,
 		      struct err *err)
 {
@@ -1082,7 +1097,8 @@ static int write_file(struct mat *m, int dfd, const char *name, const struct tre
 		return err_set(err, -EBADMSG, "'%s': object %s holds %" PRIu64 " bytes, tree says %" PRIu64,
 			       m->path.data, ds, size, a->size);
 	}
-	return set_attrs(m, fd, a, "", err);
+	r = set_attrs(m, fd, a, "", err);
+	return r < 0 ? r : mat_sync(m, fd, err);
 }
 
 /* Links dfd/name to the file cache entry for a, creating the entry first
@@ -1097,8 +1113,17 @@ static int link_file(struct mat *m, int dfd, const char *name, const struct tree
 	snprintf(key + DIGEST_HEX_LEN, sizeof key - DIGEST_HEX_LEN, "-%04o-%" PRIu32 "-%" PRIu32,
 		 a->perm, uid, gid);
 	for (int attempt = 0; attempt < 2; attempt++) {
-		if (linkat(m->files, key, dfd, name, 0) == 0)
-			return 0;
+		if (linkat(m->files, key, dfd, name, 0) == 0) {
+			/* An entry another process made may not be on disk
+			 * yet; one on disk costs little to fsync. */
+			if (attempt || !m->durable || m->nsynced > STORE_SYNC_EACH)
+				return 0;
+			_cleanup_close_ int fd =
+				openat(m->files, key, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+			if (fd < 0)
+				return err_errno(err, "open files/%s", key);
+			return mat_sync(m, fd, err);
+		}
 		if (errno == EMLINK)
 			return write_file(m, dfd, name, a, err); /* a private copy */
 		if (errno != ENOENT || attempt)
@@ -1109,6 +1134,7 @@ static int link_file(struct mat *m, int dfd, const char *name, const struct tree
 		int r = write_file(m, m->tmp, tmpname, a, err);
 		if (r >= 0 && linkat(m->tmp, tmpname, m->files, key, 0) < 0 && errno != EEXIST)
 			r = err_errno(err, "link files/%s", key);
+		m->files_dirty = true;
 		unlinkat(m->tmp, tmpname, 0);
 		if (r < 0)
 			return r;
@@ -1178,6 +1204,8 @@ static int mat_dir(struct mat *m, int dfd, const struct digest *d, int depth, st
 			r = mat_dir(m, sub, &a->digest, depth + 1, err);
 			if (r >= 0)
 				r = finish_dir(m, sub, a, err);
+			if (r >= 0)
+				r = mat_sync(m, sub, err);
 			close(sub);
 			break;
 		}
@@ -1220,6 +1248,7 @@ int tree_checkout_mapped(struct store *s, const struct digest *tree, const struc
 	if (r < 0)
 		return r;
 	m.map = *map;
+	m.durable = true;
 	_cleanup_close_ int checkouts =
 		openat(store_dirfd(s), "checkouts", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (checkouts < 0)
@@ -1240,9 +1269,16 @@ int tree_checkout_mapped(struct store *s, const struct digest *tree, const struc
 		r = finish_dir(&m, dfd, &root, err);
 	}
 	/* The checkout is trusted as whole once it has its final name, so
-	 * its data must be on disk first: one syncfs per new checkout. */
-	if (r >= 0 && syncfs(dfd) < 0)
-		r = err_errno(err, "store: syncfs");
+	 * its data must be on disk first: what mat_sync did not fsync (the
+	 * root, files/), or, for a big one, everything by one syncfs. */
+	if (r >= 0) {
+		bool whole = m.nsynced > STORE_SYNC_EACH;
+		if (whole ? syncfs(dfd) < 0
+			  : fsync(dfd) < 0 || (m.files_dirty && fsync(m.files) < 0))
+			r = err_errno(err, "store: sync the checkout");
+		else
+			store_note_sync(s, whole ? STORE_SYNC_EACH : m.nsynced + 1 + m.files_dirty, whole);
+	}
 	if (r >= 0 && renameat2(m.tmp, tmpname, checkouts, hex, RENAME_NOREPLACE) < 0) {
 		if (errno == EEXIST || errno == ENOTEMPTY)
 			r = 1; /* another process won the race: same content */

@@ -585,6 +585,49 @@ static void test_checkout_equals_source(void **state)
 	close(co);
 }
 
+/* A new checkout is on disk before it gets its name: each file and
+ * directory fsynced when there are few, one syncfs when there are more
+ * than STORE_SYNC_EACH. */
+static void checkout_counts(struct fixture *f, const char *name, int nfiles,
+			    struct store_sync_counts *ret)
+{
+	struct err err = {0};
+	_cleanup_free_ char *dir = xasprintf("%s/%s", f->src, name);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	for (int i = 0; i < nfiles; i++) {
+		_cleanup_free_ char *p = xasprintf("%s/f%d", dir, i);
+		_cleanup_free_ char *text = xasprintf("%s %d\n", name, i);
+		int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+		close(fd);
+	}
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(dfd >= 0);
+	struct digest d;
+	struct tree_import_opts opts = {0};
+	OK(tree_import_dir(f->s, dfd, &opts, &d, &err));
+	close(dfd);
+	struct store_sync_counts before;
+	store_get_sync_counts(f->s, &before);
+	_cleanup_free_ char *path = NULL;
+	OK(tree_checkout(f->s, &d, &path, &err));
+	store_get_sync_counts(f->s, ret);
+	ret->fsync -= before.fsync;
+	ret->syncfs -= before.syncfs;
+}
+
+static void test_checkout_synced(void **state)
+{
+	struct fixture *f = *state;
+	struct store_sync_counts c;
+	checkout_counts(f, "few", 3, &c);
+	assert_int_equal(c.syncfs, 0);
+	assert_true(c.fsync >= 3 + 1);
+	checkout_counts(f, "many", STORE_SYNC_EACH + 10, &c);
+	assert_int_equal(c.syncfs, 1);
+}
+
 static void test_checkout_concurrent(void **state)
 {
 	struct fixture *f = *state;
@@ -781,6 +824,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_write_only_modified, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_import, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checkout_equals_source, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_checkout_synced, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checkout_concurrent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checkout_refuses_corrupt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_depth_limit, setup, teardown),
