@@ -787,8 +787,6 @@ void sbx_child_main(struct sbx_child *c)
 	/* Nothing of the agent's runs before the parent has moved us into
 	 * the run's cgroups (it does so while we set up, see sandbox.c). */
 	int cg_fds[SBX_MAX_FDS];
-	for (int i = 0; i < SBX_MAX_FDS; i++)
-		cg_fds[i] = -1;
 	n = sbx_recv_msg(c->sock, &m, cg_fds);
 	if (n != (ssize_t)sizeof m || m.type != SBX_MSG_CGROUPS || m.njoin < 0 ||
 	    m.njoin > SBX_CGROUP_MAX || m.nfds < m.njoin || m.nfds - m.njoin > SBX_CGROUP_MAX)

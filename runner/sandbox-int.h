@@ -49,10 +49,10 @@ struct sbx_msg {
 
 /* Sends m with nfds (0 to SBX_MAX_FDS) fds attached. 0 or -errno. */
 int sbx_send_msg(int sock, const struct sbx_msg *m, const int *fds, int nfds);
-/* Receives one message; the fds attached go to fds[] (O_CLOEXEC; entries
- * beyond those sent are left alone; more than SBX_MAX_FDS never arrive,
- * the kernel drops them); with fds NULL they are closed. Returns bytes, 0
- * on EOF, -errno. */
+/* Receives one message; the fds attached go to fds[] (O_CLOEXEC; -1 in
+ * the entries beyond those sent; more than SBX_MAX_FDS never arrive, the
+ * kernel drops them); with fds NULL they are closed. Returns bytes, 0 on
+ * EOF, -errno. */
 ssize_t sbx_recv_msg(int sock, struct sbx_msg *m, int fds[SBX_MAX_FDS]);
 
 /* Everything the child needs, prepared by the parent before clone so that
@@ -132,18 +132,18 @@ void sbx_cgroups_setup(struct sbx_cgroups *cg, const struct sandbox_limits *lim,
 long sbx_clone(unsigned long flags, int cgroup_fd, bool *ret_into);
 /* Opens, for the child to write "0" to, the file of each of the run's
  * cgroups that moves the writer in: "tasks" on v1, "cgroup.procs" on v2
- * (join[], *ret_njoin of them). Opened here so the permission is the
+ * (the first *ret_njoin of fds[]). Opened here so the permission is the
  * parent's (the opener's credentials count, not the writer's). On v1 a
  * task moving itself alone skips the kernel's global threadgroup lock,
  * whose first taker waits a whole RCU grace period (~13 ms here); moving
  * it by pid from the parent always took that lock. v2 forbids moving a
  * lone thread across domains, so there the write takes the lock.
- * On v1 also the "tasks" files of the parents (leave[], *ret_nleave): pid
+ * On v1 also the "tasks" files of the parents (the *ret_nleave after them): pid
  * 1 moves itself back out once the agent and all it started are dead, so
  * the run's cgroups can go without waiting for pid 1's exit. v2 forbids
  * processes in a parent with controllers, so there are none on v2. -errno. */
-int sbx_cgroups_join_fds(const struct sbx_cgroups *cg, int join[SBX_CGROUP_MAX], int *ret_njoin,
-			 int leave[SBX_CGROUP_MAX], int *ret_nleave, struct err *err);
+int sbx_cgroups_join_fds(const struct sbx_cgroups *cg, int fds[2 * SBX_CGROUP_MAX], int *ret_njoin,
+			 int *ret_nleave, struct err *err);
 /* Removes the cgroup dirs (they must be empty) and frees cg. On v1, if
  * cg->vacated, they go back to a small pool of idle cgroups instead
  * ("airlock-idle-N", N below SBX_CGROUP_POOL, per hierarchy), which a later

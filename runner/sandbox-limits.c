@@ -454,9 +454,10 @@ void sbx_cgroups_setup(struct sbx_cgroups *cg, const struct sandbox_limits *lim,
 	}
 }
 
-int sbx_cgroups_join_fds(const struct sbx_cgroups *cg, int join[SBX_CGROUP_MAX], int *ret_njoin,
-			 int leave[SBX_CGROUP_MAX], int *ret_nleave, struct err *err)
+int sbx_cgroups_join_fds(const struct sbx_cgroups *cg, int fds[2 * SBX_CGROUP_MAX], int *ret_njoin,
+			 int *ret_nleave, struct err *err)
 {
+	int join[SBX_CGROUP_MAX], leave[SBX_CGROUP_MAX];
 	int nj = 0, nl = 0, r = 0;
 	for (int i = 0; i < SBX_CGROUP_MAX && r == 0 && !cg->born_in; i++) {
 		if (!cg->paths[i])
@@ -469,15 +470,11 @@ int sbx_cgroups_join_fds(const struct sbx_cgroups *cg, int join[SBX_CGROUP_MAX],
 			break;
 		}
 		join[nj++] = fd;
-		if (cg->version != 1)
+		const char *slash = strrchr(cg->paths[i], '/');
+		if (cg->version != 1 || !slash)
 			continue;
-		_cleanup_free_ char *up = xstrdup(p);
-		char *slash = strrchr(up, '/');
-		*slash = '\0';
-		slash = strrchr(up, '/');
-		if (!slash)
-			continue;
-		snprintf(slash, strlen(slash) + 1, "/tasks");
+		_cleanup_free_ char *up =
+			xasprintf("%.*s/tasks", (int)(slash - cg->paths[i]), cg->paths[i]);
 		/* Optional: without it the parent waits for pid 1's exit. */
 		if ((fd = open(up, O_WRONLY | O_CLOEXEC)) >= 0)
 			leave[nl++] = fd;
@@ -489,6 +486,8 @@ int sbx_cgroups_join_fds(const struct sbx_cgroups *cg, int join[SBX_CGROUP_MAX],
 			close(leave[--nl]);
 		return r;
 	}
+	memcpy(fds, join, sizeof(int) * (size_t)nj);
+	memcpy(fds + nj, leave, sizeof(int) * (size_t)nl);
 	*ret_njoin = nj;
 	*ret_nleave = nl;
 	return 0;

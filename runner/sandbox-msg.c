@@ -44,6 +44,8 @@ ssize_t sbx_recv_msg(int sock, struct sbx_msg *m, int fds[SBX_MAX_FDS])
 	} u;
 	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
 			    .msg_controllen = sizeof u.buf};
+	for (int i = 0; fds && i < SBX_MAX_FDS; i++)
+		fds[i] = -1;
 	ssize_t n;
 	do
 		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
@@ -55,11 +57,12 @@ ssize_t sbx_recv_msg(int sock, struct sbx_msg *m, int fds[SBX_MAX_FDS])
 			continue;
 		size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 		int got[SBX_MAX_FDS];
-		memcpy(got, CMSG_DATA(cm), sizeof(int) * (k > SBX_MAX_FDS ? SBX_MAX_FDS : k));
-		for (size_t i = 0; i < SBX_MAX_FDS; i++) {
-			if (fds && i < k)
+		k = k > SBX_MAX_FDS ? SBX_MAX_FDS : k;
+		memcpy(got, CMSG_DATA(cm), sizeof(int) * k);
+		for (size_t i = 0; i < k; i++) {
+			if (fds)
 				fds[i] = got[i];
-			else if (i < k)
+			else
 				close(got[i]);
 		}
 	}

@@ -477,11 +477,8 @@ static int run_inner(struct run_state *s, const struct sandbox_config *cfg, bool
 		lo_up = lr == 0;
 	}
 	int cg_fds[2 * SBX_CGROUP_MAX], njoin = 0, nleave = 0;
-	if ((r = sbx_cgroups_join_fds(&s->cg, cg_fds, &njoin, cg_fds + SBX_CGROUP_MAX, &nleave,
-				      err)) < 0)
+	if ((r = sbx_cgroups_join_fds(&s->cg, cg_fds, &njoin, &nleave, err)) < 0)
 		return child_reason(s, err_prefix(err, "sandbox: join cgroup"), err);
-	for (int i = 0; i < nleave; i++)
-		cg_fds[njoin + i] = cg_fds[SBX_CGROUP_MAX + i];
 	s->cg_leavable = nleave > 0 && nleave == njoin;
 	m = (struct sbx_msg){.type = SBX_MSG_CGROUPS,
 			     .nfds = njoin + nleave,
@@ -498,8 +495,6 @@ static int run_inner(struct run_state *s, const struct sandbox_config *cfg, bool
 		return child_reason(s, err_code(err, r, "sandbox: start child"), err);
 	step_back(s);
 	int fds[SBX_MAX_FDS];
-	for (int i = 0; i < SBX_MAX_FDS; i++)
-		fds[i] = -1;
 	ssize_t k = sbx_recv_msg(s->sock[0], &m, fds);
 	int nfds = 1;
 	s->uppers[0] = fds[0];

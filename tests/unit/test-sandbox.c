@@ -531,6 +531,49 @@ static void test_cpu_mask_kept(void **state)
 	assert_int_equal(sched_setaffinity(0, sizeof orig, &orig), 0);
 }
 
+/* The message channel: fds arrive in order, unused slots read -1 (the
+ * receivers rely on it), more fds than a message may carry are refused,
+ * and fds of a message received without room for them are closed. */
+static void test_msg_fds(void **state)
+{
+	(void)state;
+	int sp[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp), 0);
+	int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	assert_true(devnull >= 0);
+	struct sbx_msg m = {.type = SBX_MSG_READY, .nfds = 1}, got;
+	assert_int_equal(sbx_send_msg(sp[0], &m, &devnull, 1), 0);
+	int fds[SBX_MAX_FDS];
+	for (int i = 0; i < SBX_MAX_FDS; i++)
+		fds[i] = 99;
+	assert_int_equal(sbx_recv_msg(sp[1], &got, fds), (ssize_t)sizeof got);
+	assert_int_equal(got.type, SBX_MSG_READY);
+	struct stat a, b;
+	assert_int_equal(fstat(fds[0], &a), 0);
+	assert_int_equal(fstat(devnull, &b), 0);
+	assert_true(a.st_rdev == b.st_rdev && fds[0] != devnull);
+	for (int i = 1; i < SBX_MAX_FDS; i++)
+		assert_int_equal(fds[i], -1);
+	close(fds[0]);
+
+	int many[SBX_MAX_FDS + 1];
+	for (int i = 0; i <= SBX_MAX_FDS; i++)
+		many[i] = devnull;
+	assert_int_equal(sbx_send_msg(sp[0], &m, many, SBX_MAX_FDS + 1), -EINVAL);
+
+	/* Received with fds NULL: ours closed, none left open. */
+	assert_int_equal(sbx_send_msg(sp[0], &m, &devnull, 1), 0);
+	int probe = dup(devnull);
+	close(probe);
+	assert_int_equal(sbx_recv_msg(sp[1], &got, NULL), (ssize_t)sizeof got);
+	int next = dup(devnull);
+	assert_int_equal(next, probe); /* the received fd took no slot */
+	close(next);
+	close(devnull);
+	close(sp[0]);
+	close(sp[1]);
+}
+
 static void test_env_is_exactly_envp(void **state)
 {
 	(void)state;
@@ -1016,9 +1059,9 @@ static void test_cgroup_v2_self_join(void **state)
 		skip();
 	}
 	struct sbx_cgroups cg = {.version = 2, .paths = {dir}};
-	int join[SBX_CGROUP_MAX], leave[SBX_CGROUP_MAX], nj = 0, nl = 0;
+	int join[2 * SBX_CGROUP_MAX], nj = 0, nl = 0;
 	struct err err = {0};
-	assert_int_equal(sbx_cgroups_join_fds(&cg, join, &nj, leave, &nl, &err), 0);
+	assert_int_equal(sbx_cgroups_join_fds(&cg, join, &nj, &nl, &err), 0);
 	assert_int_equal(nj, 1);
 	assert_int_equal(nl, 0); /* v2: no leaving by a parent's cgroup.procs */
 	pid_t pid = fork();
@@ -1094,6 +1137,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_exit_codes),
 		cmocka_unit_test(test_setup_error_names_step),
 		cmocka_unit_test(test_cpu_mask_kept),
+		cmocka_unit_test(test_msg_fds),
 		cmocka_unit_test(test_env_is_exactly_envp),
 		cmocka_unit_test(test_no_fd_leak),
 		cmocka_unit_test(test_pidns_and_init),
