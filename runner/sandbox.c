@@ -113,8 +113,7 @@ struct run_state {
 	struct sbx_cgroups cg;
 	bool cg_leavable; /* pid 1 got a leave fd for every one of the run's cgroups */
 	pid_t pid;
-	cpu_set_t cpus;   /* ours, while we stepped aside (step_aside) */
-	bool cpus_saved;
+	struct sbx_aside aside;
 };
 
 static void closefd(int *fd)
@@ -124,11 +123,11 @@ static void closefd(int *fd)
 	*fd = -1;
 }
 
-static void step_back(struct run_state *s)
+void sbx_step_back(struct sbx_aside *a)
 {
-	if (s->cpus_saved)
-		(void)sched_setaffinity(0, sizeof s->cpus, &s->cpus);
-	s->cpus_saved = false;
+	if (a->saved)
+		(void)sched_setaffinity(0, sizeof a->cpus, &a->cpus);
+	a->saved = false;
 }
 
 /* The CPU a task last ran on, or was queued on: field 39 of its stat. */
@@ -149,25 +148,20 @@ static int task_cpu_of(pid_t pid)
 	return -1;
 }
 
-/* The child is the critical path from here to the agent's start, and we
- * have work to do meanwhile (cgroups, lo). When the kernel queued the new
- * child on our CPU, it would wait for all of that: in about half the
- * runs here, ~0.3 ms. Then we move to our other CPUs until we wait for
- * it (step_back), and it runs at once. */
-static void step_aside(struct run_state *s)
+void sbx_step_aside(struct sbx_aside *a, pid_t child)
 {
 	int me = sched_getcpu();
-	if (me < 0 || sched_getaffinity(0, sizeof s->cpus, &s->cpus) < 0 ||
-	    CPU_COUNT(&s->cpus) < 2 || !CPU_ISSET(me, &s->cpus) || task_cpu_of(s->pid) != me)
+	if (me < 0 || sched_getaffinity(0, sizeof a->cpus, &a->cpus) < 0 ||
+	    CPU_COUNT(&a->cpus) < 2 || !CPU_ISSET(me, &a->cpus) || task_cpu_of(child) != me)
 		return;
-	cpu_set_t others = s->cpus;
+	cpu_set_t others = a->cpus;
 	CPU_CLR(me, &others);
-	s->cpus_saved = sched_setaffinity(0, sizeof others, &others) == 0;
+	a->saved = sched_setaffinity(0, sizeof others, &others) == 0;
 }
 
 static void run_state_release(struct run_state *s)
 {
-	step_back(s);
+	sbx_step_back(&s->aside);
 	if (s->pid > 0) {
 		/* Harmless after init's report: it is exiting anyway. */
 		kill(s->pid, SIGKILL);
@@ -454,7 +448,7 @@ static int run_inner(struct run_state *s, const struct sandbox_config *cfg, bool
 		r = err_errno(err, "sandbox: start child");
 		return r;
 	}
-	step_aside(s);
+	sbx_step_aside(&s->aside, s->pid);
 	/* The v1 cgroups are made while the child builds its mounts; the
 	 * child moves itself in (see sbx_cgroups_join_fds), as on v2 when it
 	 * could not be born in its cgroup. It starts nothing of the agent's,
@@ -493,7 +487,7 @@ static int run_inner(struct run_state *s, const struct sandbox_config *cfg, bool
 		close(cg_fds[i]);
 	if (r < 0)
 		return child_reason(s, err_code(err, r, "sandbox: start child"), err);
-	step_back(s);
+	sbx_step_back(&s->aside);
 	int fds[SBX_MAX_FDS];
 	ssize_t k = sbx_recv_msg(s->sock[0], &m, fds);
 	int nfds = 1;

@@ -531,6 +531,102 @@ static void test_cpu_mask_kept(void **state)
 	assert_int_equal(sched_setaffinity(0, sizeof orig, &orig), 0);
 }
 
+/* The CPU pid last ran on, or is queued on (field 39 of its stat). */
+static int cpu_of(pid_t pid)
+{
+	char p[64], buf[1024];
+	snprintf(p, sizeof p, "/proc/%d/stat", (int)pid);
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	ssize_t k = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	buf[k > 0 ? k : 0] = '\0';
+	char *q = strrchr(buf, ')');
+	for (int field = 2; q && *q; q++)
+		if (*q == ' ' && ++field == 39)
+			return atoi(q + 1);
+	return -1;
+}
+
+/* Stepping aside, forced: a child last on our CPU makes us move to our
+ * other CPUs, and stepping back restores our mask exactly; a child
+ * elsewhere, or a one-CPU mask, moves nothing. */
+static void test_step_aside(void **state)
+{
+	(void)state;
+	cpu_set_t orig;
+	assert_int_equal(sched_getaffinity(0, sizeof orig, &orig), 0);
+	if (CPU_COUNT(&orig) < 2) {
+		print_message("skipped: one CPU\n");
+		skip();
+	}
+	int a = -1, b = -1;
+	for (int i = 0; i < CPU_SETSIZE && b < 0; i++)
+		if (CPU_ISSET(i, &orig))
+			*(a < 0 ? &a : &b) = i;
+	cpu_set_t two, only_a, only_b;
+	CPU_ZERO(&two);
+	CPU_SET(a, &two);
+	CPU_SET(b, &two);
+	CPU_ZERO(&only_a);
+	CPU_SET(a, &only_a);
+	CPU_ZERO(&only_b);
+	CPU_SET(b, &only_b);
+	int go[2];
+	assert_int_equal(pipe(go), 0);
+	/* The child runs on a, sleeps; told to, moves itself to b. */
+	assert_int_equal(sched_setaffinity(0, sizeof only_a, &only_a), 0);
+	pid_t child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		char c;
+		if (read(go[0], &c, 1) == 1)
+			sched_setaffinity(0, sizeof only_b, &only_b);
+		pause();
+		_exit(0);
+	}
+	assert_int_equal(sched_setaffinity(0, sizeof two, &two), 0);
+	while (sched_getcpu() != a)
+		sched_yield();
+	assert_int_equal(cpu_of(child), a);
+	struct sbx_aside aside = {0};
+	sbx_step_aside(&aside, child);
+	bool moved = aside.saved;
+	cpu_set_t during, after;
+	assert_int_equal(sched_getaffinity(0, sizeof during, &during), 0);
+	sbx_step_back(&aside);
+	assert_int_equal(sched_getaffinity(0, sizeof after, &after), 0);
+
+	assert_int_equal(write(go[1], "x", 1), 1);
+	for (int i = 0; i < 2000 && cpu_of(child) != b; i++)
+		usleep(500);
+	while (sched_getcpu() != a)
+		sched_yield();
+	struct sbx_aside aside2 = {0};
+	sbx_step_aside(&aside2, child);
+	bool moved2 = aside2.saved;
+	sbx_step_back(&aside2);
+
+	/* One CPU allowed: nowhere to go. */
+	assert_int_equal(sched_setaffinity(0, sizeof only_a, &only_a), 0);
+	struct sbx_aside aside3 = {0};
+	sbx_step_aside(&aside3, child);
+	bool moved3 = aside3.saved;
+
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	close(go[0]);
+	close(go[1]);
+	assert_int_equal(sched_setaffinity(0, sizeof orig, &orig), 0);
+	assert_true(moved);
+	assert_true(CPU_EQUAL(&during, &only_b));
+	assert_false(aside.saved);
+	assert_true(CPU_EQUAL(&after, &two));
+	assert_false(moved2);
+	assert_false(moved3);
+}
+
 /* The message channel: fds arrive in order, unused slots read -1 (the
  * receivers rely on it), more fds than a message may carry are refused,
  * and fds of a message received without room for them are closed. */
@@ -1138,6 +1234,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_setup_error_names_step),
 		cmocka_unit_test(test_cpu_mask_kept),
 		cmocka_unit_test(test_msg_fds),
+		cmocka_unit_test(test_step_aside),
 		cmocka_unit_test(test_env_is_exactly_envp),
 		cmocka_unit_test(test_no_fd_leak),
 		cmocka_unit_test(test_pidns_and_init),
