@@ -152,11 +152,8 @@ void sbx_profile_get(bool build_mode, struct sbx_profile *ret)
 _Static_assert(SBX_ACT_ALLOW == SCMP_ACT_ALLOW && SBX_ACT_ERRNO(1) == SCMP_ACT_ERRNO(1),
 	       "libseccomp and the kernel encode actions alike");
 
-/* The most values a rule may have, and an SBX_CMP_EQ rule may leave
- * between its smallest and largest when `otherwise` needs rules of its
- * own (see add_arg_rule). */
+/* The most values a rule may have. */
 #define SBX_VALUES_MAX 64
-#define SBX_EQ_GAP_MAX 64
 
 static int add(scmp_filter_ctx ctx, uint32_t action, const char *name, unsigned n,
 	       const struct scmp_arg_cmp *args, struct err *err)
@@ -240,21 +237,12 @@ static int add_arg_rule(scmp_filter_ctx ctx, uint32_t def, const struct sbx_arg_
 		if ((r = add_eq32_complement(ctx, a, a->otherwise, v, n, 31, 0, err)) < 0)
 			return r;
 	} else if (a->otherwise != def) {
-		if (v[n - 1] - v[0] >= SBX_EQ_GAP_MAX)
-			return err_set(err, -E2BIG, "seccomp rule for %s: values too far apart",
-				       a->name);
-		struct scmp_arg_cmp c[2 + SBX_EQ_GAP_MAX];
-		unsigned k = 0;
-		if (v[0] > 0)
-			c[k++] = SCMP_CMP(a->arg, SCMP_CMP_LT, v[0]);
-		if (v[n - 1] < UINT64_MAX)
-			c[k++] = SCMP_CMP(a->arg, SCMP_CMP_GT, v[n - 1]);
-		for (size_t i = 0; i + 1 < n; i++)
-			for (uint64_t x = v[i] + 1; x < v[i + 1]; x++)
-				c[k++] = SCMP_CMP(a->arg, SCMP_CMP_EQ, x);
-		for (unsigned i = 0; i < k; i++)
-			if ((r = add(ctx, a->otherwise, a->name, 1, &c[i], err)) < 0)
-				return r;
+		/* Spelling out every other 64-bit value takes a rule per gap
+		 * between the values; no rule needs it (personality's
+		 * `otherwise` is the default). */
+		return err_set(err, -EINVAL,
+			       "seccomp rule for %s: SBX_CMP_EQ needs otherwise to be the default",
+			       a->name);
 	}
 	for (size_t i = 0; i < a->n; i++) {
 		uint64_t x = a->values[i];

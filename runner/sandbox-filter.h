@@ -31,7 +31,8 @@ struct sbx_name_list {
 
 /* How an sbx_arg_rule compares its argument with its values. */
 enum sbx_cmp {
-	/* The whole 64-bit argument equals a value. */
+	/* The whole 64-bit argument equals a value. `otherwise` must be the
+	 * profile's default action. */
 	SBX_CMP_EQ,
 	/* The argument's low 32 bits equal a value (each below 2^32); the
 	 * high half is not looked at. For arguments the kernel reads as 32
