@@ -152,8 +152,35 @@ void sbx_profile_get(bool build_mode, struct sbx_profile *ret)
 _Static_assert(SBX_ACT_ALLOW == SCMP_ACT_ALLOW && SBX_ACT_ERRNO(1) == SCMP_ACT_ERRNO(1),
 	       "libseccomp and the kernel encode actions alike");
 
-/* The most values a rule may have. */
-#define SBX_VALUES_MAX 64
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+int sbx_arg_rule_values(const struct sbx_arg_rule *a, uint32_t def,
+			uint64_t ret_values[SBX_VALUES_MAX], struct err *err)
+{
+	if (a->n == 0 || a->n > SBX_VALUES_MAX || a->arg > 5 || a->match == a->otherwise ||
+	    (a->cmp != SBX_CMP_EQ && a->cmp != SBX_CMP_EQ32 && a->cmp != SBX_CMP_ANY_BIT))
+		return err_set(err, -EINVAL, "seccomp rule for %s: malformed", a->name);
+	if (a->cmp == SBX_CMP_EQ && a->otherwise != def)
+		return err_set(err, -EINVAL,
+			       "seccomp rule for %s: SBX_CMP_EQ needs otherwise to be the default",
+			       a->name);
+	uint64_t *v = ret_values;
+	memcpy(v, a->values, a->n * sizeof *v);
+	qsort(v, a->n, sizeof *v, cmp_u64);
+	size_t n = 0;
+	for (size_t i = 0; i < a->n; i++) {
+		if (a->cmp != SBX_CMP_EQ && v[i] >> 32)
+			return err_set(err, -EINVAL, "seccomp rule for %s: value above 32 bits",
+				       a->name);
+		if (n == 0 || v[i] != v[n - 1])
+			v[n++] = v[i];
+	}
+	return (int)n;
+}
 
 static int add(scmp_filter_ctx ctx, uint32_t action, const char *name, unsigned n,
 	       const struct scmp_arg_cmp *args, struct err *err)
@@ -165,12 +192,6 @@ static int add(scmp_filter_ctx ctx, uint32_t action, const char *name, unsigned 
 	if (r < 0 && r != -EEXIST)
 		return err_code(err, r, "seccomp rule for %s", name);
 	return 0;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
 }
 
 /* Adds a rule giving act to every argument whose low 32 bits are none of
@@ -211,20 +232,11 @@ static int add_eq32_complement(scmp_filter_ctx ctx, const struct sbx_arg_rule *a
 static int add_arg_rule(scmp_filter_ctx ctx, uint32_t def, const struct sbx_arg_rule *a,
 			struct err *err)
 {
-	int r;
-	if (a->n == 0 || a->n > SBX_VALUES_MAX || a->arg > 5 || a->match == a->otherwise)
-		return err_set(err, -EINVAL, "seccomp rule for %s: malformed", a->name);
 	uint64_t v[SBX_VALUES_MAX];
-	memcpy(v, a->values, a->n * sizeof *v);
-	qsort(v, a->n, sizeof *v, cmp_u64);
-	size_t n = 0;
-	for (size_t i = 0; i < a->n; i++) {
-		if (a->cmp != SBX_CMP_EQ && v[i] >> 32)
-			return err_set(err, -EINVAL, "seccomp rule for %s: value above 32 bits",
-				       a->name);
-		if (n == 0 || v[i] != v[n - 1])
-			v[n++] = v[i];
-	}
+	int r = sbx_arg_rule_values(a, def, v, err);
+	if (r < 0)
+		return r;
+	size_t n = (size_t)r;
 
 	if (a->otherwise != def && a->cmp == SBX_CMP_ANY_BIT) {
 		uint64_t mask = 0;
@@ -236,16 +248,9 @@ static int add_arg_rule(scmp_filter_ctx ctx, uint32_t def, const struct sbx_arg_
 	} else if (a->otherwise != def && a->cmp == SBX_CMP_EQ32) {
 		if ((r = add_eq32_complement(ctx, a, a->otherwise, v, n, 31, 0, err)) < 0)
 			return r;
-	} else if (a->otherwise != def) {
-		/* Spelling out every other 64-bit value takes a rule per gap
-		 * between the values; no rule needs it (personality's
-		 * `otherwise` is the default). */
-		return err_set(err, -EINVAL,
-			       "seccomp rule for %s: SBX_CMP_EQ needs otherwise to be the default",
-			       a->name);
 	}
-	for (size_t i = 0; i < a->n; i++) {
-		uint64_t x = a->values[i];
+	for (size_t i = 0; i < n; i++) {
+		uint64_t x = v[i];
 		if (a->cmp != SBX_CMP_ANY_BIT) {
 			/* A mask of the low half leaves the high half out. */
 			struct scmp_arg_cmp c =

@@ -41,7 +41,6 @@
 #define X32_BIT UINT32_C(0x40000000)
 #define JMP_MAX 255 /* jt and jf are 8 bits */
 #define SYSCALLS_MAX 1024
-#define VALUES_MAX 256 /* per argument rule */
 #define RANGES_MAX (2 * SYSCALLS_MAX + 3)
 
 /* Where a jump can land: a return (copies of it may be placed anywhere)
@@ -131,23 +130,6 @@ static uint32_t arg_lo(unsigned arg)
 	return (uint32_t)offsetof(struct seccomp_data, args[arg]);
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-/* Sorts v[0..n) and drops repeats; returns how many are left. */
-static size_t sort_unique(uint64_t *v, size_t n)
-{
-	qsort(v, n, sizeof *v, cmp_u64);
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++)
-		if (k == 0 || v[i] != v[k - 1])
-			v[k++] = v[i];
-	return k;
-}
-
 /* Writes "ld [off]; jeq lo(v[0]) -> match; ...; jeq lo(v[n-1]) -> match;
  * else otherwise". Returns where it starts. */
 static struct dest emit_chain(struct gen *g, uint32_t off, const uint64_t *v, size_t n,
@@ -165,44 +147,37 @@ static struct dest emit_chain(struct gen *g, uint32_t off, const uint64_t *v, si
 
 /* Writes the block that decides rule a's syscall; on entry A is anything.
  * Returns its label. */
-static int emit_arg_rule(struct gen *g, const struct sbx_arg_rule *a, size_t *ret_label,
-			 struct err *err)
+static int emit_arg_rule(struct gen *g, uint32_t def, const struct sbx_arg_rule *a,
+			 size_t *ret_label, struct err *err)
 {
+	uint64_t v[SBX_VALUES_MAX];
+	int r = sbx_arg_rule_values(a, def, v, err);
+	if (r < 0)
+		return r;
+	size_t n = (size_t)r;
 	struct dest *match = ret_dest(g, a->match), *otherwise = ret_dest(g, a->otherwise);
-	if (a->n == 0 || a->n > VALUES_MAX || a->arg > 5)
-		return err_set(err, -EINVAL, "seccomp rule for %s: malformed", a->name);
 	if (a->cmp == SBX_CMP_ANY_BIT) {
 		uint64_t mask = 0;
-		for (size_t i = 0; i < a->n; i++)
-			mask |= a->values[i];
-		if (mask >> 32)
-			return err_set(err, -EINVAL, "seccomp rule for %s: bit above 31", a->name);
+		for (size_t i = 0; i < n; i++)
+			mask |= v[i];
 		emit_jump(g, BPF_JSET, (uint32_t)mask, match, otherwise);
 		*ret_label = emit(g, BPF_LD | BPF_W | BPF_ABS, 0, 0, arg_lo(a->arg));
 		return 0;
 	}
-	uint64_t v[VALUES_MAX];
-	memcpy(v, a->values, a->n * sizeof *v);
-	size_t n = sort_unique(v, a->n);
 	if (a->cmp == SBX_CMP_EQ32) {
-		if (v[n - 1] >> 32)
-			return err_set(err, -EINVAL, "seccomp rule for %s: value above 32 bits",
-				       a->name);
 		*ret_label = emit_chain(g, arg_lo(a->arg), v, n, match, otherwise).near;
 		return 0;
 	}
-	if (a->cmp != SBX_CMP_EQ)
-		return err_set(err, -EINVAL, "seccomp rule for %s: unknown comparison", a->name);
 
 	/* A 64-bit comparison: values grouped by their high half, "ld hi;
 	 * jeq H1 -> group 1; jeq H2 -> group 2; ...; else otherwise", each
 	 * group a chain over the low halves of its values. */
-	size_t start[VALUES_MAX + 1], n_groups = 0;
+	size_t start[SBX_VALUES_MAX + 1], n_groups = 0;
 	for (size_t i = 0; i < n; i++)
 		if (i == 0 || v[i] >> 32 != v[i - 1] >> 32)
 			start[n_groups++] = i;
 	start[n_groups] = n;
-	struct dest groups[VALUES_MAX];
+	struct dest groups[SBX_VALUES_MAX];
 	for (size_t i = n_groups; i-- > 0;)
 		groups[i] = emit_chain(g, arg_lo(a->arg), v + start[i], start[i + 1] - start[i],
 				       match, otherwise);
@@ -293,7 +268,7 @@ static int compile(bool build_mode, struct buf *out, struct err *err)
 		blocks[i] = (struct dest){.near = SIZE_MAX};
 		if (seccomp_syscall_resolve_name(p.rules[i].name) < 0)
 			continue;
-		if ((r = emit_arg_rule(&g, &p.rules[i], &blocks[i].near, err)) < 0)
+		if ((r = emit_arg_rule(&g, p.def, &p.rules[i], &blocks[i].near, err)) < 0)
 			return r;
 		if ((r = add_nr(nrs, &n_nrs, p.rules[i].name, &blocks[i], err)) < 0)
 			return r;
