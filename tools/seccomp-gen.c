@@ -225,17 +225,19 @@ static int cmp_nr(const void *a, const void *b)
 	return x->nr < y->nr ? -1 : x->nr > y->nr;
 }
 
+/* Sends name's syscall to d. Returns 1, or 0 for a name unknown to
+ * libseccomp or not on this arch (it keeps the default), or -errno. */
 static int add_nr(struct nr_dest *t, size_t *n, const char *name, struct dest *d, struct err *err)
 {
 	int nr = seccomp_syscall_resolve_name(name);
 	if (nr < 0)
-		return 0; /* unknown to libseccomp or not on this arch: default */
+		return 0;
 	if ((uint32_t)nr >= X32_BIT)
 		return err_set(err, -ERANGE, "%s: syscall number %d has the x32 bit", name, nr);
 	if (*n == SYSCALLS_MAX)
 		return err_set(err, -E2BIG, "more than %d syscalls", SYSCALLS_MAX);
 	t[(*n)++] = (struct nr_dest){(uint32_t)nr, name, d};
-	return 0;
+	return 1;
 }
 
 static void push_range(struct range *r, size_t *n, uint32_t lo, struct dest *d)
@@ -261,16 +263,15 @@ static int compile(bool build_mode, struct buf *out, struct err *err)
 	/* The program must end with a return. */
 	reach(&g, def);
 
-	struct dest blocks[16];
+	struct dest blocks[16] = {0};
 	if (p.n_rules > ARRAY_SIZE(blocks))
 		return err_set(err, -E2BIG, "more than %zu argument rules", ARRAY_SIZE(blocks));
 	for (size_t i = 0; i < p.n_rules; i++) {
-		blocks[i] = (struct dest){.near = SIZE_MAX};
-		if (seccomp_syscall_resolve_name(p.rules[i].name) < 0)
-			continue;
-		if ((r = emit_arg_rule(&g, p.def, &p.rules[i], &blocks[i].near, err)) < 0)
-			return r;
-		if ((r = add_nr(nrs, &n_nrs, p.rules[i].name, &blocks[i], err)) < 0)
+		/* No block for a syscall this arch lacks. */
+		r = add_nr(nrs, &n_nrs, p.rules[i].name, &blocks[i], err);
+		if (r > 0)
+			r = emit_arg_rule(&g, p.def, &p.rules[i], &blocks[i].near, err);
+		if (r < 0)
 			return r;
 	}
 	for (size_t l = 0; l < p.n_lists; l++)
