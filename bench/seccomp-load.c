@@ -7,10 +7,9 @@
  * timed with CLOCK_MONOTONIC around the two calls. The programs take
  * turns, so drift in the machine's speed hits them alike.
  *
- * Not built by make (benchmarks stay out of `make check`). After `make`:
+ * Not in `make all` (benchmarks stay out of `make check`):
  *
- *   cc -O2 -std=gnu17 -D_GNU_SOURCE -I. -Ibuild/gen -o build/bench-seccomp-load \
- *       bench/seccomp-load.c build/libairlock.a $(pkg-config --libs libseccomp)
+ *   make build/bench-seccomp-load
  *   build/bench-seccomp-load [N]        # N loads of each program, default 2000
  */
 #include <fcntl.h>
@@ -29,6 +28,7 @@
 #include "lib/buf.h"
 #include "lib/err.h"
 #include "lib/macros.h"
+#include "lib/xalloc.h"
 #include "runner/sandbox-filter.h"
 #include "runner/sandbox-int.h"
 
@@ -121,7 +121,7 @@ int main(int argc, char **argv)
 	sbx_filter_program(false, &s[1].insns, &s[1].n);
 	sbx_filter_program(true, &s[3].insns, &s[3].n);
 	for (size_t j = 0; j < ARRAY_SIZE(s); j++)
-		s[j].ns = calloc(n, sizeof *s[j].ns);
+		s[j].ns = xcalloc(n, sizeof *s[j].ns);
 
 	/* A few loads first to warm the caches and the allocator. */
 	for (size_t j = 0; j < ARRAY_SIZE(s); j++)

@@ -152,11 +152,35 @@ void sbx_profile_get(bool build_mode, struct sbx_profile *ret)
 _Static_assert(SBX_ACT_ALLOW == SCMP_ACT_ALLOW && SBX_ACT_ERRNO(1) == SCMP_ACT_ERRNO(1),
 	       "libseccomp and the kernel encode actions alike");
 
-/* The most values a rule may have, and an SBX_CMP_EQ rule may leave
- * between its smallest and largest when `otherwise` needs rules of its
- * own (see add_arg_rule). */
-#define SBX_VALUES_MAX 64
-#define SBX_EQ_GAP_MAX 64
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+int sbx_arg_rule_values(const struct sbx_arg_rule *a, uint32_t def,
+			uint64_t ret_values[SBX_VALUES_MAX], struct err *err)
+{
+	if (a->n == 0 || a->n > SBX_VALUES_MAX || a->arg > 5 || a->match == a->otherwise ||
+	    (a->cmp != SBX_CMP_EQ && a->cmp != SBX_CMP_EQ32 && a->cmp != SBX_CMP_ANY_BIT))
+		return err_set(err, -EINVAL, "seccomp rule for %s: malformed", a->name);
+	if (a->cmp == SBX_CMP_EQ && a->otherwise != def)
+		return err_set(err, -EINVAL,
+			       "seccomp rule for %s: SBX_CMP_EQ needs otherwise to be the default",
+			       a->name);
+	uint64_t *v = ret_values;
+	memcpy(v, a->values, a->n * sizeof *v);
+	qsort(v, a->n, sizeof *v, cmp_u64);
+	size_t n = 0;
+	for (size_t i = 0; i < a->n; i++) {
+		if (a->cmp != SBX_CMP_EQ && v[i] >> 32)
+			return err_set(err, -EINVAL, "seccomp rule for %s: value above 32 bits",
+				       a->name);
+		if (n == 0 || v[i] != v[n - 1])
+			v[n++] = v[i];
+	}
+	return (int)n;
+}
 
 static int add(scmp_filter_ctx ctx, uint32_t action, const char *name, unsigned n,
 	       const struct scmp_arg_cmp *args, struct err *err)
@@ -168,12 +192,6 @@ static int add(scmp_filter_ctx ctx, uint32_t action, const char *name, unsigned 
 	if (r < 0 && r != -EEXIST)
 		return err_code(err, r, "seccomp rule for %s", name);
 	return 0;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
 }
 
 /* Adds a rule giving act to every argument whose low 32 bits are none of
@@ -214,20 +232,11 @@ static int add_eq32_complement(scmp_filter_ctx ctx, const struct sbx_arg_rule *a
 static int add_arg_rule(scmp_filter_ctx ctx, uint32_t def, const struct sbx_arg_rule *a,
 			struct err *err)
 {
-	int r;
-	if (a->n == 0 || a->n > SBX_VALUES_MAX || a->arg > 5 || a->match == a->otherwise)
-		return err_set(err, -EINVAL, "seccomp rule for %s: malformed", a->name);
 	uint64_t v[SBX_VALUES_MAX];
-	memcpy(v, a->values, a->n * sizeof *v);
-	qsort(v, a->n, sizeof *v, cmp_u64);
-	size_t n = 0;
-	for (size_t i = 0; i < a->n; i++) {
-		if (a->cmp != SBX_CMP_EQ && v[i] >> 32)
-			return err_set(err, -EINVAL, "seccomp rule for %s: value above 32 bits",
-				       a->name);
-		if (n == 0 || v[i] != v[n - 1])
-			v[n++] = v[i];
-	}
+	int r = sbx_arg_rule_values(a, def, v, err);
+	if (r < 0)
+		return r;
+	size_t n = (size_t)r;
 
 	if (a->otherwise != def && a->cmp == SBX_CMP_ANY_BIT) {
 		uint64_t mask = 0;
@@ -239,25 +248,9 @@ static int add_arg_rule(scmp_filter_ctx ctx, uint32_t def, const struct sbx_arg_
 	} else if (a->otherwise != def && a->cmp == SBX_CMP_EQ32) {
 		if ((r = add_eq32_complement(ctx, a, a->otherwise, v, n, 31, 0, err)) < 0)
 			return r;
-	} else if (a->otherwise != def) {
-		if (v[n - 1] - v[0] >= SBX_EQ_GAP_MAX)
-			return err_set(err, -E2BIG, "seccomp rule for %s: values too far apart",
-				       a->name);
-		struct scmp_arg_cmp c[2 + SBX_EQ_GAP_MAX];
-		unsigned k = 0;
-		if (v[0] > 0)
-			c[k++] = SCMP_CMP(a->arg, SCMP_CMP_LT, v[0]);
-		if (v[n - 1] < UINT64_MAX)
-			c[k++] = SCMP_CMP(a->arg, SCMP_CMP_GT, v[n - 1]);
-		for (size_t i = 0; i + 1 < n; i++)
-			for (uint64_t x = v[i] + 1; x < v[i + 1]; x++)
-				c[k++] = SCMP_CMP(a->arg, SCMP_CMP_EQ, x);
-		for (unsigned i = 0; i < k; i++)
-			if ((r = add(ctx, a->otherwise, a->name, 1, &c[i], err)) < 0)
-				return r;
 	}
-	for (size_t i = 0; i < a->n; i++) {
-		uint64_t x = a->values[i];
+	for (size_t i = 0; i < n; i++) {
+		uint64_t x = v[i];
 		if (a->cmp != SBX_CMP_ANY_BIT) {
 			/* A mask of the low half leaves the high half out. */
 			struct scmp_arg_cmp c =

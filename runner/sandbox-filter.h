@@ -31,7 +31,10 @@ struct sbx_name_list {
 
 /* How an sbx_arg_rule compares its argument with its values. */
 enum sbx_cmp {
-	/* The whole 64-bit argument equals a value. */
+	/* The whole 64-bit argument equals a value. `otherwise` must be the
+	 * profile's default action: spelling out every other 64-bit value
+	 * for libseccomp takes a rule per gap between the values, and no
+	 * rule needs it (personality's `otherwise` is the default). */
 	SBX_CMP_EQ,
 	/* The argument's low 32 bits equal a value (each below 2^32); the
 	 * high half is not looked at. For arguments the kernel reads as 32
@@ -65,6 +68,17 @@ struct sbx_profile {
 	const struct sbx_arg_rule *rules;
 	size_t n_rules;
 };
+
+/* The most values an argument rule may have. */
+#define SBX_VALUES_MAX 64
+
+/* The checks both compilers rely on: rule a has 1..SBX_VALUES_MAX values,
+ * arg 0..5, a known comparison, match != otherwise, values below 2^32
+ * unless SBX_CMP_EQ, and for SBX_CMP_EQ otherwise == def (the profile's
+ * default). Writes its values to ret_values sorted and without repeats
+ * and returns how many (>= 1), or -EINVAL naming the syscall. */
+int sbx_arg_rule_values(const struct sbx_arg_rule *a, uint32_t def,
+			uint64_t ret_values[SBX_VALUES_MAX], struct err *err);
 
 /* The profile of agents (build_mode false) or of RUN steps (build_mode
  * also allows chroot; it acts on mapped ids only). Points to static

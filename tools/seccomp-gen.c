@@ -34,14 +34,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/buf.h"
+#include "lib/err.h"
+#include "lib/fsutil.h"
 #include "lib/macros.h"
 #include "runner/sandbox-filter.h"
 
 /* x32 syscalls are x86_64 numbers with this bit (__X32_SYSCALL_BIT). */
 #define X32_BIT UINT32_C(0x40000000)
-#define JMP_MAX 255 /* jt and jf are 8 bits */
+/* jt and jf are 8 bits. The real programs never jump that far, so the
+ * build also compiles this with -DJMP_MAX=8 for test-seccomp-jmp8, which
+ * holds the far-jump code (return copies, ja) to libseccomp too. */
+#ifndef JMP_MAX
+#define JMP_MAX 255
+#endif
 #define SYSCALLS_MAX 1024
-#define VALUES_MAX 256 /* per argument rule */
 #define RANGES_MAX (2 * SYSCALLS_MAX + 3)
 
 /* Where a jump can land: a return (copies of it may be placed anywhere)
@@ -131,23 +138,6 @@ static uint32_t arg_lo(unsigned arg)
 	return (uint32_t)offsetof(struct seccomp_data, args[arg]);
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-/* Sorts v[0..n) and drops repeats; returns how many are left. */
-static size_t sort_unique(uint64_t *v, size_t n)
-{
-	qsort(v, n, sizeof *v, cmp_u64);
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++)
-		if (k == 0 || v[i] != v[k - 1])
-			v[k++] = v[i];
-	return k;
-}
-
 /* Writes "ld [off]; jeq lo(v[0]) -> match; ...; jeq lo(v[n-1]) -> match;
  * else otherwise". Returns where it starts. */
 static struct dest emit_chain(struct gen *g, uint32_t off, const uint64_t *v, size_t n,
@@ -165,44 +155,37 @@ static struct dest emit_chain(struct gen *g, uint32_t off, const uint64_t *v, si
 
 /* Writes the block that decides rule a's syscall; on entry A is anything.
  * Returns its label. */
-static int emit_arg_rule(struct gen *g, const struct sbx_arg_rule *a, size_t *ret_label,
-			 struct err *err)
+static int emit_arg_rule(struct gen *g, uint32_t def, const struct sbx_arg_rule *a,
+			 size_t *ret_label, struct err *err)
 {
+	uint64_t v[SBX_VALUES_MAX];
+	int r = sbx_arg_rule_values(a, def, v, err);
+	if (r < 0)
+		return r;
+	size_t n = (size_t)r;
 	struct dest *match = ret_dest(g, a->match), *otherwise = ret_dest(g, a->otherwise);
-	if (a->n == 0 || a->n > VALUES_MAX || a->arg > 5)
-		return err_set(err, -EINVAL, "seccomp rule for %s: malformed", a->name);
 	if (a->cmp == SBX_CMP_ANY_BIT) {
 		uint64_t mask = 0;
-		for (size_t i = 0; i < a->n; i++)
-			mask |= a->values[i];
-		if (mask >> 32)
-			return err_set(err, -EINVAL, "seccomp rule for %s: bit above 31", a->name);
+		for (size_t i = 0; i < n; i++)
+			mask |= v[i];
 		emit_jump(g, BPF_JSET, (uint32_t)mask, match, otherwise);
 		*ret_label = emit(g, BPF_LD | BPF_W | BPF_ABS, 0, 0, arg_lo(a->arg));
 		return 0;
 	}
-	uint64_t v[VALUES_MAX];
-	memcpy(v, a->values, a->n * sizeof *v);
-	size_t n = sort_unique(v, a->n);
 	if (a->cmp == SBX_CMP_EQ32) {
-		if (v[n - 1] >> 32)
-			return err_set(err, -EINVAL, "seccomp rule for %s: value above 32 bits",
-				       a->name);
 		*ret_label = emit_chain(g, arg_lo(a->arg), v, n, match, otherwise).near;
 		return 0;
 	}
-	if (a->cmp != SBX_CMP_EQ)
-		return err_set(err, -EINVAL, "seccomp rule for %s: unknown comparison", a->name);
 
 	/* A 64-bit comparison: values grouped by their high half, "ld hi;
 	 * jeq H1 -> group 1; jeq H2 -> group 2; ...; else otherwise", each
 	 * group a chain over the low halves of its values. */
-	size_t start[VALUES_MAX + 1], n_groups = 0;
+	size_t start[SBX_VALUES_MAX + 1], n_groups = 0;
 	for (size_t i = 0; i < n; i++)
 		if (i == 0 || v[i] >> 32 != v[i - 1] >> 32)
 			start[n_groups++] = i;
 	start[n_groups] = n;
-	struct dest groups[VALUES_MAX];
+	struct dest groups[SBX_VALUES_MAX];
 	for (size_t i = n_groups; i-- > 0;)
 		groups[i] = emit_chain(g, arg_lo(a->arg), v + start[i], start[i + 1] - start[i],
 				       match, otherwise);
@@ -250,17 +233,19 @@ static int cmp_nr(const void *a, const void *b)
 	return x->nr < y->nr ? -1 : x->nr > y->nr;
 }
 
+/* Sends name's syscall to d. Returns 1, or 0 for a name unknown to
+ * libseccomp or not on this arch (it keeps the default), or -errno. */
 static int add_nr(struct nr_dest *t, size_t *n, const char *name, struct dest *d, struct err *err)
 {
 	int nr = seccomp_syscall_resolve_name(name);
 	if (nr < 0)
-		return 0; /* unknown to libseccomp or not on this arch: default */
+		return 0;
 	if ((uint32_t)nr >= X32_BIT)
 		return err_set(err, -ERANGE, "%s: syscall number %d has the x32 bit", name, nr);
 	if (*n == SYSCALLS_MAX)
 		return err_set(err, -E2BIG, "more than %d syscalls", SYSCALLS_MAX);
 	t[(*n)++] = (struct nr_dest){(uint32_t)nr, name, d};
-	return 0;
+	return 1;
 }
 
 static void push_range(struct range *r, size_t *n, uint32_t lo, struct dest *d)
@@ -286,16 +271,15 @@ static int compile(bool build_mode, struct buf *out, struct err *err)
 	/* The program must end with a return. */
 	reach(&g, def);
 
-	struct dest blocks[16];
+	struct dest blocks[16] = {0};
 	if (p.n_rules > ARRAY_SIZE(blocks))
 		return err_set(err, -E2BIG, "more than %zu argument rules", ARRAY_SIZE(blocks));
 	for (size_t i = 0; i < p.n_rules; i++) {
-		blocks[i] = (struct dest){.near = SIZE_MAX};
-		if (seccomp_syscall_resolve_name(p.rules[i].name) < 0)
-			continue;
-		if ((r = emit_arg_rule(&g, &p.rules[i], &blocks[i].near, err)) < 0)
-			return r;
-		if ((r = add_nr(nrs, &n_nrs, p.rules[i].name, &blocks[i], err)) < 0)
+		/* No block for a syscall this arch lacks. */
+		r = add_nr(nrs, &n_nrs, p.rules[i].name, &blocks[i], err);
+		if (r > 0)
+			r = emit_arg_rule(&g, p.def, &p.rules[i], &blocks[i].near, err);
+		if (r < 0)
 			return r;
 	}
 	for (size_t l = 0; l < p.n_lists; l++)
@@ -342,24 +326,29 @@ static int compile(bool build_mode, struct buf *out, struct err *err)
 	return 0;
 }
 
-static int write_prog(FILE *f, const char *name, bool build_mode)
+/* Appends the program of agents or of RUN steps, as a C array, to h. */
+static int write_prog(struct buf *h, const char *name, bool build_mode, struct err *err)
 {
-	struct err err = {0};
 	_cleanup_buf_ struct buf bpf = BUF_INIT;
-	int r = seccomp_arch_native() == SCMP_ARCH_X86_64 ? compile(build_mode, &bpf, &err)
-							   : sbx_filter_bpf(build_mode, &bpf, &err);
-	if (r < 0) {
-		fprintf(stderr, "seccomp-gen: %s\n", err.msg);
-		return -1;
-	}
+	int r = seccomp_arch_native() == SCMP_ARCH_X86_64 ? compile(build_mode, &bpf, err)
+							   : sbx_filter_bpf(build_mode, &bpf, err);
+	if (r < 0)
+		return r;
 	const struct sock_filter *in = (const void *)bpf.data;
 	size_t n = bpf.len / sizeof *in;
-	fprintf(f, "static const struct sock_filter %s[%zu] = {\n", name, n);
+	buf_printf(h, "static const struct sock_filter %s[%zu] = {\n", name, n);
 	for (size_t i = 0; i < n; i++)
-		fprintf(f, "\t{0x%04x, %u, %u, 0x%08x},\n", in[i].code, in[i].jt, in[i].jf,
-			in[i].k);
-	fprintf(f, "};\n");
+		buf_printf(h, "\t{0x%04x, %u, %u, 0x%08x},\n", in[i].code, in[i].jt, in[i].jf,
+			   in[i].k);
+	buf_puts(h, "};\n");
 	return 0;
+}
+
+static int write_buf(int fd, void *userdata, struct err *err)
+{
+	const struct buf *h = userdata;
+	int r = fs_write_all(fd, h->data, h->len);
+	return r < 0 ? err_code(err, r, "write the header") : 0;
 }
 
 int main(int argc, char **argv)
@@ -368,20 +357,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: seccomp-gen OUT.h\n");
 		return 2;
 	}
-	char tmp[4096];
-	snprintf(tmp, sizeof tmp, "%s.tmp", argv[1]);
-	FILE *f = fopen(tmp, "we");
-	if (!f) {
-		fprintf(stderr, "seccomp-gen: %s: %s\n", tmp, strerror(errno));
-		return 1;
-	}
-	fprintf(f, "/* Generated by tools/seccomp-gen from runner/sandbox-filter.c. */\n");
-	int r = write_prog(f, "sbx_bpf_agent", false);
-	if (r == 0)
-		r = write_prog(f, "sbx_bpf_build", true);
-	if (fclose(f) != 0 || r < 0 || rename(tmp, argv[1]) < 0) {
-		fprintf(stderr, "seccomp-gen: cannot write %s\n", argv[1]);
-		remove(tmp);
+	struct err err = {0};
+	_cleanup_buf_ struct buf h = BUF_INIT;
+	buf_puts(&h, "/* Generated by tools/seccomp-gen from runner/sandbox-filter.c. */\n");
+	int r = write_prog(&h, "sbx_bpf_agent", false, &err);
+	if (r >= 0)
+		r = write_prog(&h, "sbx_bpf_build", true, &err);
+	/* Whole or not at all: make must not take a half-written header
+	 * for an up-to-date one. */
+	if (r >= 0)
+		r = fs_write_path_atomic(argv[1], write_buf, &h, &err);
+	if (r < 0) {
+		fprintf(stderr, "seccomp-gen: %s\n", err.msg);
 		return 1;
 	}
 	return 0;

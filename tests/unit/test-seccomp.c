@@ -530,6 +530,60 @@ static void test_profile_decisions(void **state)
 	}
 }
 
+/* ---- the rule checks both compilers share ---- */
+
+/* Each malformed rule is refused (a compiler that trusted it would write
+ * a program that compares the wrong thing), and values come back sorted
+ * without repeats. */
+static void test_rule_checks(void **state)
+{
+	(void)state;
+	static const uint64_t one[] = {TIOCSTI}, high[] = {(UINT64_C(1) << 32) | TIOCSTI},
+			      messy[] = {5, 1, 5, 3, 1, 3}, many[SBX_VALUES_MAX + 1] = {0};
+	const uint32_t def = SBX_ACT_ERRNO(ENOSYS), eperm = SBX_ACT_ERRNO(EPERM),
+		       allow = SBX_ACT_ALLOW;
+	static const struct {
+		const char *why;
+		struct sbx_arg_rule rule;
+		int want;
+	} cases[] = {
+		{"well formed", {"ioctl", 1, SBX_CMP_EQ32, one, 1, eperm, allow}, 1},
+		{"no values", {"ioctl", 1, SBX_CMP_EQ32, one, 0, eperm, allow}, -EINVAL},
+		{"too many values", {"ioctl", 1, SBX_CMP_EQ32, many, ARRAY_SIZE(many), eperm, allow},
+		 -EINVAL},
+		{"argument 6", {"ioctl", 6, SBX_CMP_EQ32, one, 1, eperm, allow}, -EINVAL},
+		{"match == otherwise", {"ioctl", 1, SBX_CMP_EQ32, one, 1, eperm, eperm}, -EINVAL},
+		{"unknown comparison", {"ioctl", 1, (enum sbx_cmp)7, one, 1, eperm, allow}, -EINVAL},
+		{"EQ32 above 32 bits", {"ioctl", 1, SBX_CMP_EQ32, high, 1, eperm, allow}, -EINVAL},
+		{"ANY_BIT above 32 bits", {"clone", 0, SBX_CMP_ANY_BIT, high, 1, eperm, allow},
+		 -EINVAL},
+		{"EQ above 32 bits", {"personality", 0, SBX_CMP_EQ, high, 1, allow, def}, 1},
+		{"EQ, otherwise not the default",
+		 {"personality", 0, SBX_CMP_EQ, one, 1, allow, eperm},
+		 -EINVAL},
+	};
+	uint64_t v[SBX_VALUES_MAX];
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct err err = {0};
+		int r = sbx_arg_rule_values(&cases[i].rule, def, v, &err);
+		if (r != cases[i].want)
+			fail_msg("%s: %d, want %d (%s)", cases[i].why, r, cases[i].want, err.msg);
+	}
+	struct err err = {0};
+	const struct sbx_arg_rule r = {"ioctl", 1, SBX_CMP_EQ32, messy, ARRAY_SIZE(messy), eperm,
+				       allow};
+	assert_int_equal(sbx_arg_rule_values(&r, def, v, &err), 3);
+	assert_true(v[0] == 1 && v[1] == 3 && v[2] == 5);
+
+	/* The profile's own rules pass. */
+	for (int build = 0; build <= 1; build++) {
+		struct sbx_profile p;
+		sbx_profile_get(build, &p);
+		for (size_t i = 0; i < p.n_rules; i++)
+			assert_true(sbx_arg_rule_values(&p.rules[i], p.def, v, &err) >= 1);
+	}
+}
+
 /* ---- the embedded programs, loaded for real ---- */
 
 static void *thread_main(void *arg)
@@ -621,7 +675,9 @@ static size_t deny_probes(struct prog p, struct probe *out, size_t max)
 	for (uint32_t nr = X32_BIT; nr <= X32_BIT + 600; nr++)
 		n = add_probe(p, out, n, nr, zero);
 	n = add_probe(p, out, n, UINT32_MAX, zero);
-	for (size_t i = 0; i < n_vals && n + 3 <= max; i++) {
+	for (size_t i = 0; i < n_vals; i++) {
+		/* Room for this value's three probes: none dropped unseen. */
+		assert_true(n + 3 <= max);
 		uint64_t ioc[6] = {(uint64_t)-1, vals[i]}, pers[6] = {vals[i]};
 		n = add_probe(p, out, n, SYS_ioctl, ioc);
 		n = add_probe(p, out, n, SYS_personality, pers);
@@ -689,6 +745,7 @@ int main(void)
 		cmocka_unit_test(test_embedded_equals_libseccomp),
 		cmocka_unit_test(test_embedded_is_short),
 		cmocka_unit_test(test_profile_decisions),
+		cmocka_unit_test(test_rule_checks),
 		cmocka_unit_test(test_embedded_program_loads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
