@@ -996,7 +996,8 @@ struct mat {
 	/* A new checkout is made durable before it is renamed into place:
 	 * with at most STORE_SYNC_EACH entries (counted before it is
 	 * written), each file and directory is fsynced as it is finished;
-	 * else one syncfs at the end (see store_sync). */
+	 * else, or once one cannot be opened, one syncfs at the end (see
+	 * store_sync). */
 	bool sync_each;
 	unsigned nfsync;  /* fsync calls made */
 	bool files_dirty; /* a new entry in files/ */
@@ -1118,11 +1119,18 @@ static int link_file(struct mat *m, int dfd, const char *name, const struct tree
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (linkat(m->files, key, dfd, name, 0) == 0) {
 			/* An entry another process made may not be on disk
-			 * yet; one on disk costs little to fsync. */
+			 * yet (a big checkout links its entries in before its
+			 * syncfs). */
 			if (attempt || !m->sync_each)
 				return 0;
 			_cleanup_close_ int fd =
 				openat(m->files, key, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+			/* Unprivileged, a file of perm 0000 cannot be opened
+			 * to be fsynced: sync the rest by the syncfs. */
+			if (fd < 0 && errno == EACCES) {
+				m->sync_each = false;
+				return 0;
+			}
 			if (fd < 0)
 				return err_errno(err, "open files/%s", key);
 			return mat_sync(m, fd, err);
