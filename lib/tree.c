@@ -999,8 +999,7 @@ struct mat {
 	 * else, or once one cannot be opened, one syncfs at the end (see
 	 * store_sync). */
 	bool sync_each;
-	unsigned nfsync;  /* fsync calls made */
-	bool files_dirty; /* a new entry in files/ */
+	unsigned nfsync; /* fsync calls made */
 	struct timespec times[2];
 	struct buf path; /* relative path, for messages */
 };
@@ -1145,7 +1144,6 @@ static int link_file(struct mat *m, int dfd, const char *name, const struct tree
 		int r = write_file(m, m->tmp, tmpname, a, err);
 		if (r >= 0 && linkat(m->tmp, tmpname, m->files, key, 0) < 0 && errno != EEXIST)
 			r = err_errno(err, "link files/%s", key);
-		m->files_dirty = true;
 		unlinkat(m->tmp, tmpname, 0);
 		if (r < 0)
 			return r;
@@ -1297,15 +1295,15 @@ int tree_checkout_mapped(struct store *s, const struct digest *tree, const struc
 		r = finish_dir(&m, dfd, &root, err);
 	}
 	/* The checkout is trusted as whole once it has its final name, so
-	 * its data must be on disk first: what mat_sync did not fsync (the
-	 * root, files/), or, for a big one, everything by one syncfs. */
+	 * its data must be on disk first: the root, which mat_sync did not
+	 * fsync, or, for a big one, everything by one syncfs. (Not files/:
+	 * the checkout reaches each file by its own link; a name lost there
+	 * only costs a later copy.) */
 	if (r >= 0) {
-		if (m.sync_each ? fsync(dfd) < 0 || (m.files_dirty && fsync(m.files) < 0)
-				: syncfs(dfd) < 0)
+		if (m.sync_each ? fsync(dfd) < 0 : syncfs(dfd) < 0)
 			r = err_errno(err, "store: sync the checkout");
 		else
-			store_note_sync(s, m.nfsync + (m.sync_each ? 1 + m.files_dirty : 0),
-					!m.sync_each);
+			store_note_sync(s, m.nfsync + m.sync_each, !m.sync_each);
 	}
 	if (r >= 0 && renameat2(m.tmp, tmpname, checkouts, hex, RENAME_NOREPLACE) < 0) {
 		if (errno == EEXIST || errno == ENOTEMPTY)

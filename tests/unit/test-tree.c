@@ -625,6 +625,7 @@ static void test_checkout_synced(void **state)
 	checkout_counts(f, "few", 3, &c);
 	assert_int_equal(c.syncfs, 0);
 	assert_true(c.fsync >= 3 + 1);
+	assert_int_equal(c.fsync, 3 + 1); /* the files, the root: nothing else */
 	checkout_counts(f, "many", STORE_SYNC_EACH + 10, &c);
 	assert_int_equal(c.syncfs, 1);
 	/* Known to be many before it starts: no fsync made in vain first. */
