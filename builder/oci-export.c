@@ -439,11 +439,25 @@ static char *repo_tag(const char *name)
 	return colon ? xstrdup(name) : xasprintf("%s:latest", name);
 }
 
-static int write_outer(int fd, const char *path, struct blob *blobs, size_t nblobs, int layer_fd,
-		       const char *index, size_t index_len, const char *docker,
-		       size_t docker_len, struct err *err)
+/* What write_outer writes: the blobs (the layer's read from layer_fd),
+ * index.json, the Docker manifest.json if any, oci-layout. */
+struct outer_job {
+	const char *path; /* for messages */
+	const struct blob *blobs;
+	size_t nblobs;
+	int layer_fd;
+	const char *index, *docker;
+	size_t index_len, docker_len;
+};
+
+/* Writes the outer archive for j (a struct outer_job) to fd
+ * (fs_write_path_atomic's fill). */
+static int write_outer(int fd, void *j_, struct err *err)
 {
 	static const char layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
+	const struct outer_job *j = j_;
+	const char *path = j->path;
+	const struct blob *blobs = j->blobs;
 	_cleanup_(archive_write_freep) struct archive *a = archive_write_new();
 	_cleanup_(archive_entry_freep) struct archive_entry *e = archive_entry_new();
 	_cleanup_free_ char *chunk = xmalloc(CHUNK);
@@ -455,7 +469,7 @@ static int write_outer(int fd, const char *path, struct blob *blobs, size_t nblo
 	int r = tarwrite_entry(&o, "blobs/", true, 0, err);
 	if (r >= 0)
 		r = tarwrite_entry(&o, "blobs/sha256/", true, 0, err);
-	for (size_t i = 0; r >= 0 && i < nblobs; i++) {
+	for (size_t i = 0; r >= 0 && i < j->nblobs; i++) {
 		char hex[DIGEST_HEX_LEN + 1], name[32 + DIGEST_HEX_LEN];
 		digest_to_hex(&blobs[i].d, hex);
 		snprintf(name, sizeof name, "blobs/sha256/%s", hex);
@@ -464,13 +478,13 @@ static int write_outer(int fd, const char *path, struct blob *blobs, size_t nblo
 		else {
 			r = tarwrite_entry(&o, name, false, blobs[i].fd_size, err);
 			if (r >= 0)
-				r = outer_copy_fd(&o, layer_fd, blobs[i].fd_size, chunk, err);
+				r = outer_copy_fd(&o, j->layer_fd, blobs[i].fd_size, chunk, err);
 		}
 	}
 	if (r >= 0)
-		r = tarwrite_mem(&o, "index.json", index, index_len, err);
-	if (r >= 0 && docker)
-		r = tarwrite_mem(&o, "manifest.json", docker, docker_len, err);
+		r = tarwrite_mem(&o, "index.json", j->index, j->index_len, err);
+	if (r >= 0 && j->docker)
+		r = tarwrite_mem(&o, "manifest.json", j->docker, j->docker_len, err);
 	if (r >= 0)
 		r = tarwrite_mem(&o, "oci-layout", layout, strlen(layout), err);
 	if (r < 0)
@@ -494,30 +508,6 @@ static void blobs_releasep(struct blobs *b)
 static void layer_releasep(struct layer *l)
 {
 	layer_release(l);
-}
-
-struct outer_job {
-	const char *path;
-	struct blobs *blobs;
-	int layer_fd;
-	const char *index, *docker;
-	size_t index_len, docker_len;
-};
-
-static int fill_outer(int fd, void *userdata, struct err *err)
-{
-	struct outer_job *j = userdata;
-	return write_outer(fd, j->path, j->blobs->b, j->blobs->n, j->layer_fd, j->index,
-			   j->index_len, j->docker, j->docker_len, err);
-}
-
-/* Writes the outer archive to a temp file beside path and renames it into
- * place; the temp file is removed on failure. */
-static int write_atomic(const char *path, struct blobs *blobs, int layer_fd, const char *index,
-			size_t index_len, const char *docker, size_t docker_len, struct err *err)
-{
-	struct outer_job job = {path, blobs, layer_fd, index, docker, index_len, docker_len};
-	return fs_write_path_atomic(path, fill_outer, &job, err);
 }
 
 static int export_manifest(struct store *s, const struct manifest *m, const char *name,
@@ -599,7 +589,9 @@ static int export_manifest(struct store *s, const struct manifest *m, const char
 			i--;
 		}
 	}
-	r = write_atomic(path, &blobs, l.fd, index, index_len, docker, docker_len, err);
+	/* A temp file beside path, renamed into place; removed on failure. */
+	struct outer_job job = {path, blobs.b, blobs.n, l.fd, index, docker, index_len, docker_len};
+	r = fs_write_path_atomic(path, write_outer, &job, err);
 	if (r < 0)
 		return r;
 	if (ret_manifest)

@@ -34,8 +34,6 @@ int fs_read_file_at(int dirfd, const char *name, size_t max, struct buf *out, st
 int fs_write_file_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
 			 struct err *err);
 
-/* Creates every missing component of path beneath dirfd (no symlinks
- * followed). Existing directories are fine. */
 /* Replaces the file at path atomically with what fill writes to fd: a temp
  * file beside it (".NAME.tmp-RANDOM", O_EXCL, 0644), fsync, rename, fsync
  * the directory. The temp file is removed on any failure. For files too
@@ -50,11 +48,14 @@ struct fs_name {
 };
 
 /* Lists the names in dfd (not "." and ".."), sorted bytewise, into *ret
- * (free with fs_names_free). dfd's own offset is left alone; path names
- * it in messages. -errno. */
+ * (free with fs_names_free). Reads from the start through a dup of dfd,
+ * which shares its offset: dfd is left at the end. path names it in
+ * messages. -errno. */
 int fs_read_names(int dfd, const char *path, struct fs_name **ret, size_t *ret_n, struct err *err);
 void fs_names_free(struct fs_name *v, size_t n);
 
+/* Creates every missing component of path beneath dirfd (no symlinks
+ * followed). Existing directories are fine. */
 int fs_mkdir_p(int dirfd, const char *path, mode_t mode, struct err *err);
 
 /* Removes dirfd/name recursively without following symlinks; ENOENT is

@@ -993,12 +993,13 @@ struct mat {
 	struct tree_idmap map;
 	int files;      /* $STORE/files (link mode) */
 	int tmp;        /* $STORE/tmp */
-	/* A checkout is made durable before it is renamed into place: each
-	 * file and directory fsynced while there are at most STORE_SYNC_EACH,
-	 * else one syncfs at the end (see store_sync). */
-	bool durable;
-	unsigned nsynced;
-	bool files_dirty; /* a new entry in files/ */
+	/* A new checkout is made durable before it is renamed into place:
+	 * with at most STORE_SYNC_EACH entries (counted before it is
+	 * written), each file and directory is fsynced as it is finished;
+	 * else, or once one cannot be opened, one syncfs at the end (see
+	 * store_sync). */
+	bool sync_each;
+	unsigned nfsync; /* fsync calls made */
 	struct timespec times[2];
 	struct buf path; /* relative path, for messages */
 };
@@ -1070,16 +1071,18 @@ static int set_attrs(struct mat *m, int fd, const struct tree_attr *a, const cha
 	return 0;
 }
 
-/* Writes object d's bytes into a new file dfd/name with a's attributes. */
+/* fsyncs the finished file or directory fd when m syncs each entry. */
 static int mat_sync(struct mat *m, int fd, struct err *err)
 {
-	if (!m->durable || m->nsynced > STORE_SYNC_EACH || ++m->nsynced > STORE_SYNC_EACH)
+	if (!m->sync_each)
 		return 0;
 	if (fsync(fd) < 0)
 		return err_errno(err, "fsync '%s'", m->path.data);
+	m->nfsync++;
 	return 0;
 }
 
+/* Writes object d's bytes into a new file dfd/name with a's attributes. */
 static int write_file(struct mat *m, int dfd, const char *name, const struct tree_attr *a,
 		      struct err *err)
 {
@@ -1115,11 +1118,18 @@ static int link_file(struct mat *m, int dfd, const char *name, const struct tree
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (linkat(m->files, key, dfd, name, 0) == 0) {
 			/* An entry another process made may not be on disk
-			 * yet; one on disk costs little to fsync. */
-			if (attempt || !m->durable || m->nsynced > STORE_SYNC_EACH)
+			 * yet (a big checkout links its entries in before its
+			 * syncfs). */
+			if (attempt || !m->sync_each)
 				return 0;
 			_cleanup_close_ int fd =
 				openat(m->files, key, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+			/* Unprivileged, a file of perm 0000 cannot be opened
+			 * to be fsynced: sync the rest by the syncfs. */
+			if (fd < 0 && errno == EACCES) {
+				m->sync_each = false;
+				return 0;
+			}
 			if (fd < 0)
 				return err_errno(err, "open files/%s", key);
 			return mat_sync(m, fd, err);
@@ -1134,7 +1144,6 @@ static int link_file(struct mat *m, int dfd, const char *name, const struct tree
 		int r = write_file(m, m->tmp, tmpname, a, err);
 		if (r >= 0 && linkat(m->tmp, tmpname, m->files, key, 0) < 0 && errno != EEXIST)
 			r = err_errno(err, "link files/%s", key);
-		m->files_dirty = true;
 		unlinkat(m->tmp, tmpname, 0);
 		if (r < 0)
 			return r;
@@ -1216,6 +1225,18 @@ static int mat_dir(struct mat *m, int dfd, const struct digest *d, int depth, st
 	return r;
 }
 
+/* tree_walk callback: counts entries down from *(unsigned *)ud and stops
+ * the walk (-ERANGE, err untouched) at the first one too many. */
+static int count_down(const char *path, const struct tree_attr *a, void *ud, struct err *err)
+{
+	(void)a;
+	(void)err;
+	unsigned *left = ud;
+	if (!*path)
+		return 0; /* the root */
+	return (*left)-- ? 0 : -ERANGE;
+}
+
 int tree_checkout(struct store *s, const struct digest *tree, char **ret_path, struct err *err)
 {
 	return tree_checkout_mapped(s, tree, NULL, ret_path, err);
@@ -1248,7 +1269,12 @@ int tree_checkout_mapped(struct store *s, const struct digest *tree, const struc
 	if (r < 0)
 		return r;
 	m.map = *map;
-	m.durable = true;
+	/* Count first, so a big checkout makes no fsync in vain before its
+	 * syncfs. The count stops past STORE_SYNC_EACH entries; a tree it
+	 * cannot read fails below, with the path, as it is written. */
+	unsigned left = STORE_SYNC_EACH;
+	struct err ignored = {0};
+	m.sync_each = tree_walk(s, tree, count_down, &left, &ignored) == 0;
 	_cleanup_close_ int checkouts =
 		openat(store_dirfd(s), "checkouts", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (checkouts < 0)
@@ -1269,15 +1295,15 @@ int tree_checkout_mapped(struct store *s, const struct digest *tree, const struc
 		r = finish_dir(&m, dfd, &root, err);
 	}
 	/* The checkout is trusted as whole once it has its final name, so
-	 * its data must be on disk first: what mat_sync did not fsync (the
-	 * root, files/), or, for a big one, everything by one syncfs. */
+	 * its data must be on disk first: the root, which mat_sync did not
+	 * fsync, or, for a big one, everything by one syncfs. (Not files/:
+	 * the checkout reaches each file by its own link; a name lost there
+	 * only costs a later copy.) */
 	if (r >= 0) {
-		bool whole = m.nsynced > STORE_SYNC_EACH;
-		if (whole ? syncfs(dfd) < 0
-			  : fsync(dfd) < 0 || (m.files_dirty && fsync(m.files) < 0))
+		if (m.sync_each ? fsync(dfd) < 0 : syncfs(dfd) < 0)
 			r = err_errno(err, "store: sync the checkout");
 		else
-			store_note_sync(s, whole ? STORE_SYNC_EACH : m.nsynced + 1 + m.files_dirty, whole);
+			store_note_sync(s, m.nfsync + m.sync_each, !m.sync_each);
 	}
 	if (r >= 0 && renameat2(m.tmp, tmpname, checkouts, hex, RENAME_NOREPLACE) < 0) {
 		if (errno == EEXIST || errno == ENOTEMPTY)

@@ -32,7 +32,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -112,11 +111,6 @@ static void report_set(struct apply_report *rep, size_t i, enum apply_status st,
 
 /* ---- paths ---- */
 
-static bool is_git_component(const char *c, size_t len)
-{
-	return len == 4 && !strncasecmp(c, ".git", 4);
-}
-
 int apply_path_check(const char *path, struct err *err)
 {
 	size_t len = strlen(path), depth = 0;
@@ -140,17 +134,6 @@ int apply_path_check(const char *path, struct err *err)
 			return err_set(err, -EINVAL, "refusing path '%s': trailing '/'", path);
 	}
 	return 0;
-}
-
-static bool path_has_git(const char *path)
-{
-	for (const char *c = path; *c;) {
-		const char *e = strchrnul(c, '/');
-		if (is_git_component(c, (size_t)(e - c)))
-			return true;
-		c = *e ? e + 1 : e;
-	}
-	return false;
 }
 
 static bool path_matches(const char *path, const struct apply_opts *o)
@@ -521,7 +504,7 @@ static int journal_read(int dfd, const char *name, const struct changeset *cs, s
 		if (!ph || idx < 0 || unhex_path(ph, &o.path) < 0 ||
 		    attr_from_json(json_object_get(j, "before"), &o.has_before, &o.before) < 0 ||
 		    attr_from_json(json_object_get(j, "after"), &o.has_after, &o.after) < 0 ||
-		    apply_path_check(o.path, NULL) < 0 || path_has_git(o.path)) {
+		    apply_path_check(o.path, NULL) < 0 || changeset_is_git_path(o.path)) {
 			free(o.path);
 			r = err_set(err, -EBADMSG, "apply journal '%s': bad op %zu", name, i);
 			break;
@@ -876,8 +859,7 @@ int apply_changeset(struct store *s, const struct changeset *cs, const struct de
 			report_add(rep, c->path, APPLY_FILTERED, NULL);
 			continue;
 		}
-		if ((c->risk & RISK_GIT_DIR) || path_has_git(c->path) ||
-		    (c->old_path && path_has_git(c->old_path))) {
+		if ((c->risk & RISK_GIT_DIR) || changeset_is_git_change(c)) {
 			report_add(rep, c->path, APPLY_NEVER,
 				   xstrdup(".git/ is never written to a work tree"));
 			continue;

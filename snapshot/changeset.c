@@ -230,6 +230,11 @@ bool changeset_is_git_path(const char *path)
 	return false;
 }
 
+bool changeset_is_git_change(const struct change *c)
+{
+	return changeset_is_git_path(c->path) || (c->old_path && changeset_is_git_path(c->old_path));
+}
+
 static int read_dir(struct store *s, const struct digest *d, const char *path,
 		    struct tree_dirent **ret, size_t *ret_n, struct err *err)
 {
@@ -550,8 +555,7 @@ static int set_risk(struct store *s, struct change *c, struct err *err)
 {
 	const struct tree_attr *n = c->has_new ? &c->new_attr : NULL;
 	const struct tree_attr *o = c->has_old ? &c->old_attr : NULL;
-	if (changeset_is_git_path(c->path) ||
-	    (c->old_path && changeset_is_git_path(c->old_path)))
+	if (changeset_is_git_change(c))
 		c->risk |= RISK_GIT_DIR;
 	if (is_ci_path(c->path) || (c->old_path && is_ci_path(c->old_path)))
 		c->risk |= RISK_CI_CONFIG;

@@ -105,6 +105,8 @@ int changeset_compute(struct store *s, const struct digest *base, const struct d
 /* Whether path has a component ".git" (compared case-insensitively, as a
  * case-folding filesystem would): such changes are RISK_GIT_DIR. */
 bool changeset_is_git_path(const char *path);
+/* Whether c's path or, for a rename, its old path is such a path. */
+bool changeset_is_git_change(const struct change *c);
 
 /* NULL is a no-op. */
 void changeset_free(struct changeset *cs);

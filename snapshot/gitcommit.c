@@ -12,7 +12,6 @@
 #include <git2.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "lib/macros.h"
 #include "lib/xalloc.h"
@@ -21,17 +20,6 @@ static int git_fail(struct err *err, int code, const char *what)
 {
 	const git_error *e = git_error_last();
 	return err_set(err, code, "%s: %s", what, e && e->message ? e->message : "libgit2 error");
-}
-
-static bool has_git_component(const char *path)
-{
-	for (const char *c = path; *c;) {
-		const char *e = strchrnul(c, '/');
-		if (e - c == 4 && !strncasecmp(c, ".git", 4))
-			return true;
-		c = *e ? e + 1 : e;
-	}
-	return false;
 }
 
 struct updates {
@@ -76,8 +64,7 @@ static int collect(struct store *s, git_repository *repo, const struct changeset
 {
 	for (size_t i = 0; i < cs->n; i++) {
 		const struct change *c = &cs->changes[i];
-		if (has_git_component(c->path) || (c->old_path && has_git_component(c->old_path)) ||
-		    (c->risk & RISK_GIT_DIR))
+		if ((c->risk & RISK_GIT_DIR) || changeset_is_git_change(c))
 			continue;
 		enum accept_reason why;
 		if (!decisions_accepts(d, c, &why))

@@ -421,8 +421,7 @@ static const char *old_path(const struct change *c)
 /* What git cannot express about c, as note lines at the top (to notes). */
 static void change_notes(const struct change *c, struct buf *notes)
 {
-	if (changeset_is_git_path(c->path) ||
-	    (c->old_path && changeset_is_git_path(c->old_path)))
+	if (changeset_is_git_change(c))
 		return; /* counted in one line by the caller */
 	const struct tree_attr *n = c->has_new ? &c->new_attr : NULL;
 	const struct tree_attr *o = c->has_old ? &c->old_attr : NULL;
@@ -775,8 +774,7 @@ static int render(struct store *s, const struct changeset *cs, const struct patc
 		size_t ngit = 0;
 		for (size_t i = 0; i < cs->n; i++) {
 			const struct change *c = &cs->changes[i];
-			ngit += changeset_is_git_path(c->path) ||
-				(c->old_path && changeset_is_git_path(c->old_path));
+			ngit += changeset_is_git_change(c);
 			change_notes(c, &notes);
 		}
 		if (ngit)
@@ -793,8 +791,7 @@ static int render(struct store *s, const struct changeset *cs, const struct patc
 	size_t nrows = 0;
 	for (size_t i = 0; r >= 0 && i < cs->n; i++) {
 		const struct change *c = &cs->changes[i];
-		if (changeset_is_git_path(c->path) ||
-	    (c->old_path && changeset_is_git_path(c->old_path)))
+		if (changeset_is_git_change(c))
 			continue;
 		if (!side_is_blob(c, false) && !side_is_blob(c, true))
 			continue;

@@ -42,13 +42,13 @@ if [ -z "${AIRLOCK_UNIT_ONLY:-}" ]; then
 	fi
 fi
 
-# cmocka reports a skip as "not ok N # SKIP", bats as "ok N # skip".
-pass=$(grep -cE '^ok [0-9]+' "$log" | head -1)
-skip=$(grep -cE '^(not )?ok [0-9]+.*# (skip|SKIP)' "$log" | head -1)
-bats_skip=$(grep -cE '^ok [0-9]+.*# (skip|SKIP)' "$log" | head -1)
-fail=$(grep -cE '^not ok [0-9]+' "$log" | head -1)
-pass=$((pass - bats_skip))
-fail=$((fail - (skip - bats_skip)))
+# A skip is neither a pass nor a failure: bats reports it as
+# "ok N # skip", cmocka as "not ok N # SKIP".
+ok_skip=$(grep -cE '^ok [0-9]+.*# (skip|SKIP)' "$log")
+not_ok_skip=$(grep -cE '^not ok [0-9]+.*# (skip|SKIP)' "$log")
+pass=$(($(grep -cE '^ok [0-9]+' "$log") - ok_skip))
+fail=$(($(grep -cE '^not ok [0-9]+' "$log") - not_ok_skip))
+skip=$((ok_skip + not_ok_skip))
 if [ "${AIRLOCK_TEST_STRICT:-0}" = 1 ] && [ "$skip" -gt 0 ]; then
 	echo "# AIRLOCK_TEST_STRICT=1: $skip skipped test(s) count as failed:"
 	grep -E '^(not )?ok [0-9]+.*# (skip|SKIP)' "$log"

@@ -330,6 +330,23 @@ static void test_risky(void **state)
 	cs_release(&cs);
 }
 
+/* A rename out of .git (any case) would delete there: never applied,
+ * risk bit or not. */
+static void test_rename_out_of_git(void **state)
+{
+	struct fixture *f = *state;
+	struct tree_attr conf = file_attr(f->s, "[core]\n", 0644);
+	struct changeset cs = {0};
+	cs_add(&cs, CHANGE_RENAME, "conf", &conf, &conf, 0);
+	cs.changes[0].old_path = xstrdup("sub/.Git/config");
+	struct apply_report rep = {0};
+	OK(do_apply(f, &cs, NULL, false, &rep));
+	assert_int_equal(rep.items[0].status, APPLY_NEVER);
+	assert_false(exists(f->ws, "conf"));
+	apply_report_release(&rep);
+	cs_release(&cs);
+}
+
 static void test_type_changes(void **state)
 {
 	struct fixture *f = *state;
@@ -529,6 +546,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hostile_paths, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deep_nesting_ok, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_risky, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rename_out_of_git, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_type_changes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dir_delete_with_user_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_changesets, setup, teardown),

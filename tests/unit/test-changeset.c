@@ -144,6 +144,21 @@ static void test_kinds(void **state)
 	assert_int_equal(cs3->n, 0);
 }
 
+/* A change is a .git change by its path or its old path, in any case, by
+ * whole components only. */
+static void test_git_change(void **state)
+{
+	(void)state;
+	struct change c = {.path = (char *)"a/.GIT/hooks/x"};
+	assert_true(changeset_is_git_change(&c));
+	c.path = (char *)"a.git/x.git/.gitignore";
+	assert_false(changeset_is_git_change(&c));
+	c.old_path = (char *)".Git";
+	assert_true(changeset_is_git_change(&c));
+	c.old_path = (char *)"x/.git2/y";
+	assert_false(changeset_is_git_change(&c));
+}
+
 static void test_symlink_escape(void **state)
 {
 	struct fixture *f = *state;
@@ -257,6 +272,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_kinds, setup, teardown),
+		cmocka_unit_test(test_git_change),
 		cmocka_unit_test_setup_teardown(test_symlink_escape, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gitignore, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_skips_identical, setup, teardown),

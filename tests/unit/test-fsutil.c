@@ -1,5 +1,6 @@
 /* fs_write_path_atomic: the file beside which a temp file is written and
- * renamed in; a failure leaves the old file and no temp file behind. */
+ * renamed in; a failure leaves the old file and no temp file behind.
+ * fs_read_names: a sorted listing, from the start whatever the offset. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -77,10 +78,40 @@ static void test_write_path_atomic(void **state)
 	assert_int_equal(entries(dir), 1);
 }
 
+static void test_read_names(void **state)
+{
+	struct fixture *f = *state;
+	struct err err = {0};
+	_cleanup_free_ char *dir = xasprintf("%s/names", f->dir);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(dfd >= 0);
+	put(dfd, "b", "", 0644);
+	put(dfd, "a.c", "", 0644);
+	put(dfd, "\xff", "", 0644);
+	assert_int_equal(mkdirat(dfd, "a", 0755), 0);
+	/* Twice on one fd: the first listing left the shared offset at the
+	 * end, and the second must start over. */
+	for (int pass = 0; pass < 2; pass++) {
+		struct fs_name *v = NULL;
+		size_t n = 0;
+		OK(fs_read_names(dfd, "names", &v, &n, &err));
+		assert_int_equal(n, 4);
+		assert_string_equal(v[0].name, "a");
+		assert_true(v[0].type == DT_DIR || v[0].type == DT_UNKNOWN);
+		assert_string_equal(v[1].name, "a.c");
+		assert_string_equal(v[2].name, "b");
+		assert_string_equal(v[3].name, "\xff");
+		assert_true(v[3].type == DT_REG || v[3].type == DT_UNKNOWN);
+		fs_names_free(v, n);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_write_path_atomic, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_names, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

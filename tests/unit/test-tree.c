@@ -9,6 +9,7 @@
 #include <cmocka.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -624,8 +625,68 @@ static void test_checkout_synced(void **state)
 	checkout_counts(f, "few", 3, &c);
 	assert_int_equal(c.syncfs, 0);
 	assert_true(c.fsync >= 3 + 1);
+	assert_int_equal(c.fsync, 3 + 1); /* the files, the root: nothing else */
 	checkout_counts(f, "many", STORE_SYNC_EACH + 10, &c);
 	assert_int_equal(c.syncfs, 1);
+	/* Known to be many before it starts: no fsync made in vain first. */
+	assert_int_equal(c.fsync, 0);
+}
+
+/* Checks out a tree of one unreadable file (perm 0, as /etc/shadow in some
+ * images), then one more with the same file, which links the file cache
+ * entry the first made; unprivileged (as nobody if we are root), in a
+ * store of its own. In a child: returns 0 or the failing step, and leaves
+ * the freeing to _exit. */
+#define STEP(n, expr)                                                            \
+	do {                                                                     \
+		if ((expr) < 0) {                                                \
+			fprintf(stderr, "step %d: %s: %s\n", n, #expr, err.msg); \
+			return n;                                                \
+		}                                                                \
+	} while (0)
+static int checkout_unreadable_unprivileged(const char *dir)
+{
+	struct err err = {0};
+	/* In dir first: the scratch directories above may be closed to nobody. */
+	STEP(1, chdir(dir));
+	if (geteuid() == 0) {
+		STEP(1, setgroups(0, NULL));
+		STEP(1, setresgid(65534, 65534, 65534));
+		STEP(1, setresuid(65534, 65534, 65534));
+	}
+	struct store *s = NULL;
+	STEP(2, store_open("store", STORE_CREATE, &s, &err));
+	struct tree *t = tree_new();
+	struct tree_attr a = {.type = TREE_FILE, .perm = 0, .size = 7};
+	struct digest d;
+	char *path = NULL;
+	STEP(3, store_put(s, "secret\n", 7, &a.digest, &err));
+	STEP(3, tree_set(t, s, "shadow", &a, &err));
+	STEP(3, tree_write(t, s, &d, &err));
+	STEP(4, tree_checkout(s, &d, &path, &err));
+	a.perm = 0644;
+	STEP(5, tree_set(t, s, "other", &a, &err));
+	STEP(5, tree_write(t, s, &d, &err));
+	STEP(6, tree_checkout(s, &d, &path, &err));
+	return 0;
+}
+#undef STEP
+
+static void test_checkout_unreadable_cached(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ char *dir = xasprintf("%s/nobody", f->dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	if (geteuid() == 0)
+		assert_int_equal(chown(dir, 65534, 65534), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(checkout_unreadable_unprivileged(dir));
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
 static void test_checkout_concurrent(void **state)
@@ -825,6 +886,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_import, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checkout_equals_source, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checkout_synced, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_checkout_unreadable_cached, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checkout_concurrent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checkout_refuses_corrupt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_depth_limit, setup, teardown),
