@@ -608,19 +608,9 @@ __attribute__((noreturn)) static void agent_main(struct sbx_child *c, int wfd, i
 		err_errno(&err, "close_range");
 		agent_fail(wfd, 2, &err);
 	}
-	/* no_new_privs before seccomp: it lets an unprivileged task load a
-	 * filter and guarantees no setuid/file-cap exec can shed it. */
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-		err_errno(&err, "no_new_privs");
-		agent_fail(wfd, 2, &err);
-	}
 	/* Last: from here on only the allowlist; execve is on it. */
-	struct sock_fprog prog = {.len = (unsigned short)c->bpf_insns,
-				  .filter = (struct sock_filter *)c->bpf};
-	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0) {
-		err_errno(&err, "load seccomp filter");
+	if (sbx_filter_load(c->build_mode, &err) < 0)
 		agent_fail(wfd, 2, &err);
-	}
 	int e = exec_search(cfg->argv, cfg->envp);
 	err_code(&err, -e, "exec '%s'", cfg->argv[0]);
 	agent_fail(wfd, 1, &err);

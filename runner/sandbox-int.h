@@ -72,10 +72,6 @@ struct sbx_child {
 	uint64_t disk_bytes, memory_bytes, pids;
 	bool rlimit_memory, rlimit_pids; /* from SBX_MSG_CGROUPS */
 	int lastcap;              /* the highest capability number this kernel has */
-	/* The seccomp program (BPF), built into the binary (sandbox-bpf.c);
-	 * loaded by the agent just before execve. */
-	const struct sock_filter *bpf;
-	size_t bpf_insns;
 	bool build_mode;
 	const char *workdir;
 	const char *hostname;
@@ -101,6 +97,9 @@ __attribute__((noreturn)) void sbx_child_main(struct sbx_child *c);
  * run: that took ~1.5 ms of every run, and keeps libseccomp out of the
  * light binary. */
 void sbx_filter_program(bool build_mode, const struct sock_filter **ret_insns, size_t *ret_n);
+/* Sets no_new_privs and loads that program into the calling thread; from
+ * here on only the allowlist. 0 or -errno, err naming the step. */
+int sbx_filter_load(bool build_mode, struct err *err);
 
 /* Cgroup limits for one run. */
 struct sbx_cgroups {

@@ -411,7 +411,6 @@ static int run_inner(struct run_state *s, const struct sandbox_config *cfg, bool
 		.workdir = cfg->workdir ? cfg->workdir : cfg->workspace_lower ? "/workspace" : "/",
 		.hostname = cfg->hostname ? cfg->hostname : "airlock",
 	};
-	sbx_filter_program(cfg->build_mode, &c.bpf, &c.bpf_insns);
 	c.lastcap = sbx_last_cap();
 
 	/* On cgroup v2 the run's cgroup is made now and the child is born in
@@ -740,14 +739,10 @@ __attribute__((noreturn)) static void probe_child(int wfd)
 			   errno);
 	}
 	/* The real program, loaded for real: this probe exits right after. */
-	const struct sock_filter *insns;
-	size_t ninsns;
-	sbx_filter_program(false, &insns, &ninsns);
-	struct sock_fprog prog = {.len = (unsigned short)ninsns, .filter = (struct sock_filter *)insns};
-	ok = prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
-	     syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) == 0;
+	struct err e = {0};
+	int lr = sbx_filter_load(false, &e);
 	probe_line(&p, SANDBOX_P_SECCOMP | SANDBOX_P_NONEWPRIVS | SANDBOX_P_CAPS_DROPPED,
-		   "seccomp filter", ok, errno);
+		   "seccomp filter", lr == 0, -lr);
 	(void)!write(wfd, &p, sizeof p);
 	_exit(0);
 }

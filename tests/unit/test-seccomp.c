@@ -698,16 +698,11 @@ static void test_embedded_program_loads(void **state)
 		struct prog p;
 		sbx_filter_program(build, &p.insns, &p.n);
 		size_t n_probes = deny_probes(p, probes, ARRAY_SIZE(probes));
-		struct sock_fprog prog = {.len = (unsigned short)p.n,
-					  .filter = (struct sock_filter *)p.insns};
 		pid_t pid = fork();
 		assert_true(pid >= 0);
 		if (pid == 0) {
-			/* no_new_privs first: seccomp refuses an unprivileged
-			 * filter without it. */
-			if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-				_exit(100);
-			if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+			struct err err = {0};
+			if (sbx_filter_load(build, &err) < 0)
 				_exit(101);
 			for (size_t i = 0; i < n_probes; i++) {
 				const struct probe *q = &probes[i];
